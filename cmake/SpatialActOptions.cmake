@@ -1,0 +1,48 @@
+# Build options and common flags of the native library.
+option(SA_BUILD_TESTS "Build the native test and benchmark programs (ctest)" ON)
+set(SA_CUDA "AUTO" CACHE STRING "CUDA kernels: AUTO (when nvcc is found), ON (required) or OFF")
+set_property(CACHE SA_CUDA PROPERTY STRINGS AUTO ON OFF)
+option(SA_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+
+if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+    set(CMAKE_BUILD_TYPE Release CACHE STRING "Build type" FORCE)
+endif()
+set(CMAKE_CXX_STANDARD 17)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+set(CMAKE_POSITION_INDEPENDENT_CODE ON)
+set(CMAKE_CXX_VISIBILITY_PRESET hidden)
+set(CMAKE_CUDA_VISIBILITY_PRESET hidden)
+set(CMAKE_VISIBILITY_INLINES_HIDDEN ON)
+
+set(SA_INCLUDE_DIR ${CMAKE_CURRENT_LIST_DIR}/../src/main/cpp/include)
+
+# Flags every native target of the project gets. No -ffast-math anywhere: NaN must propagate.
+function(sa_configure_target target)
+    target_include_directories(${target} PUBLIC ${SA_INCLUDE_DIR})
+    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-O3 -fno-math-errno -fopenmp-simd -Wall -Wextra>)
+    find_package(Threads REQUIRED)
+    target_link_libraries(${target} PRIVATE Threads::Threads)
+    get_target_property(type ${target} TYPE)
+    if(type STREQUAL "SHARED_LIBRARY" AND NOT SA_SANITIZE)
+        # Carry libstdc++ inside: the library then loads in any JVM on glibc 2.17+, whatever
+        # C++ runtime the host has.
+        target_link_options(${target} PRIVATE -static-libstdc++ -static-libgcc -Wl,--exclude-libs,ALL -Wl,--no-undefined)
+    endif()
+    if(SA_SANITIZE)
+        target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined>)
+        target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+    endif()
+endfunction()
+
+# Adds kernels_isa.cpp compiled with the given flags as the table sa::kernels_<name>.
+function(sa_add_isa_kernels target name flags)
+    set(obj ${target}_kernels_${name})
+    add_library(${obj} OBJECT ${CMAKE_CURRENT_SOURCE_DIR}/src/main/cpp/cpu/kernels_isa.cpp)
+    target_include_directories(${obj} PRIVATE ${SA_INCLUDE_DIR})
+    target_compile_definitions(${obj} PRIVATE SA_ISA_NAME=${name})
+    target_compile_options(${obj} PRIVATE -O3 -fno-math-errno -fopenmp-simd -Wall -Wextra ${flags})
+    if(SA_SANITIZE)
+        target_compile_options(${obj} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer)
+    endif()
+    target_sources(${target} PRIVATE $<TARGET_OBJECTS:${obj}>)
+endfunction()

@@ -1,0 +1,46 @@
+/*
+ * Host-side helpers shared by the CPU and CUDA entry points: the per-thread error message
+ * and the argument checks. Every entry point validates through these before touching data,
+ * so both backends reject exactly the same inputs with the same messages.
+ */
+#ifndef SA_INTERNAL_H
+#define SA_INTERNAL_H
+
+#include "spatialact/spatialact.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace sa {
+
+/* Records a printf-style message for sa_last_error() and returns code. */
+int fail(int code, const char* fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void clear_error();
+
+/* Elements of a shape; fails unless every dim is >= 1 and the byte size fits in int64. */
+int check_shape(const char* fn, sa_shape s, int64_t* numel);
+int check_ptr(const char* fn, const void* p, const char* name);
+/* Fails if [a, a+bytes) and [b, b+bytes) overlap, except a == b when allow_same. */
+int check_overlap(const char* fn, const void* a, const char* aname, const void* b, const char* bname,
+                  int64_t bytes, bool allow_same);
+int check_params(const char* fn, const sa_params* p);
+
+/* Per-operator validation: shape, pointers, aliasing, parameters. numel is set on success. */
+int check_leaky(const char* fn, const float* x, const float* y, sa_shape s, const sa_params* p, int64_t* numel);
+int check_frelu(const char* fn, const float* x, const float* y, sa_shape s, const sa_params* p, int64_t* numel);
+int check_star(const char* fn, const float* a, const float* b, const float* y, sa_shape s, const sa_params* p,
+               int64_t* numel);
+int check_td(const char* fn, const float* o, const float* y, sa_shape s, const sa_params* p, int64_t* numel);
+int check_ntd(const char* fn, const float* o, const float* guide, const float* y, sa_shape s, const sa_params* p,
+              int64_t* numel);
+
+/* Gaussian radius actually used: p->radius, or ceil(3 sigma) when radius == 0. */
+int td_radius(const sa_params* p);
+
+}  // namespace sa
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * spatialact: the one C header. Every operator's entry point is declared here once, forward
+ * and backward side by side, CPU and CUDA side by side. The JavaCPP class
+ * dev.spatialact.internal.SpatialActNative mirrors this file one to one.
+ *
+ * Conventions (see docs/OPERATORS.md of the project and the spec it follows):
+ *  - tensors are float32, NCHW, contiguous; element (n,c,i,j) is at ((n*C+c)*H+i)*W+j;
+ *    indices are 64-bit;
+ *  - every function returns an sa_status code; SA_OK is 0. On failure the message of the
+ *    failing call is kept per thread and read with sa_last_error();
+ *  - native code never aborts or exits: every failure, CUDA's included, is a status code;
+ *  - validation happens before any write: a failing call leaves the output untouched;
+ *  - CPU entry points take host pointers; CUDA entry points take device pointers (the
+ *    params' weight pointers included) and a cudaStream_t passed as void* (NULL = the
+ *    legacy default stream). CUDA calls are asynchronous on that stream.
+ */
+#ifndef SPATIALACT_H
+#define SPATIALACT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define SA_API __declspec(dllexport)
+#else
+#define SA_API __attribute__((visibility("default")))
+#endif
+
+/* ---- status codes ------------------------------------------------------------------- */
+#define SA_OK                    0
+#define SA_ERR_INVALID_ARGUMENT  1  /* a shape, pointer or parameter is out of range    */
+#define SA_ERR_OUT_OF_MEMORY     2  /* host or device allocation failed                 */
+#define SA_ERR_NOT_IMPLEMENTED   3  /* declared, not implemented on this backend yet    */
+#define SA_ERR_NO_CUDA           4  /* built without CUDA, or no usable driver / GPU    */
+#define SA_ERR_CUDA              5  /* a CUDA call failed; the message names the call   */
+#define SA_ERR_INTERNAL          6
+
+/* ---- enumerations -------------------------------------------------------------------- */
+/* star: y = act(a) * b */
+#define SA_ACT_IDENTITY   0
+#define SA_ACT_RELU       1
+#define SA_ACT_RELU6      2
+#define SA_ACT_LEAKY_RELU 3
+
+/* FReLU funnel condition */
+#define SA_FRELU_FULL  0   /* T = BN(depthwise k x k conv)                  */
+#define SA_FRELU_LIGHT 1   /* T = BN1(conv 1 x k) + BN2(conv k x 1)         */
+
+/* CPU instruction sets (sa_cpu_isa / sa_cpu_set_isa) */
+#define SA_ISA_BASELINE 0  /* x86-64 baseline, SSE2 */
+#define SA_ISA_AVX2     1  /* AVX2 + FMA             */
+#define SA_ISA_AVX512   2  /* AVX-512 F/BW/DQ/VL     */
+
+/* ---- shape and parameters ------------------------------------------------------------ */
+typedef struct sa_shape {
+    int64_t n, c, h, w;
+} sa_shape;
+
+/*
+ * One parameter block for every operator; each operator reads only its own fields.
+ * sa_params_init() fills the spec's defaults.
+ */
+typedef struct sa_params {
+    /* LeakyReLU / ReLU / PReLU, star (leaky act), TD- and NTD-LReLU */
+    float alpha;                      /* default 0.01; 0 = ReLU                          */
+    const float* alpha_per_channel;   /* PReLU: C slopes; NULL for a single alpha        */
+
+    /* star */
+    int32_t act;                      /* SA_ACT_*, default SA_ACT_IDENTITY               */
+
+    /* FReLU. Batch norm is folded by the caller (see sa_frelu_fold_bn):
+     *   FULL : weight[C][k][k] = s[c] * w[c],      bias[C] = t[c]
+     *   LIGHT: weight[C][2][k]: [c][0][:] = s1[c] * w_1xk[c], [c][1][:] = s2[c] * w_kx1[c],
+     *          bias[C] = t1[c] + t2[c]                                                   */
+    int32_t k;                        /* odd, 1..SA_FRELU_MAX_K, default 3                */
+    int32_t variant;                  /* SA_FRELU_FULL or SA_FRELU_LIGHT                  */
+    const float* weight;
+    const float* bias;                /* may be NULL: no shift                            */
+
+    /* TD-LReLU and NTD-LReLU */
+    float lambda;                     /* default 0.1, >= 0                                */
+    float sigma;                      /* default 1.0, > 0                                 */
+    float eps;                        /* gate smoothing; 0 = hard gate (default)          */
+    int32_t radius;                   /* Gaussian radius; 0 = ceil(3 sigma) (default)     */
+    int32_t iterations;               /* T, default 5, >= 0                               */
+
+    /* NTD-LReLU only */
+    int32_t search;                   /* S, default 3                                     */
+    int32_t patch;                    /* P, default 1                                     */
+    float h;                          /* default 1.0, > 0                                 */
+    int32_t knn;                      /* k-nearest truncation, 0 = whole window           */
+    int64_t guide_channels;           /* Cg of a caller's guide (N x Cg x H x W);
+                                         0 = channel mean of the input (default)          */
+} sa_params;
+
+#define SA_FRELU_MAX_K 7
+#define SA_TD_MAX_RADIUS 32
+#define SA_NTD_MAX_SEARCH 7
+#define SA_NTD_MAX_PATCH 3
+
+/* ---- library ------------------------------------------------------------------------- */
+SA_API const char* sa_version(void);
+/* Message of the last failing call on this thread ("" if none). */
+SA_API const char* sa_last_error(void);
+SA_API int sa_params_init(sa_params* p);
+
+/* FReLU batch-norm fold, computed in double (the math the Java API uses as well):
+ *   s = gamma / sqrt(var + eps); t = beta + s * (conv_bias - mean)
+ * conv_bias may be NULL (no conv bias). Writes C values into scale and shift. */
+SA_API int sa_frelu_fold_bn(int64_t channels, const float* gamma, const float* beta,
+                            const float* running_mean, const float* running_var,
+                            const float* conv_bias, float eps, float* scale, float* shift);
+
+/* CPU backend: which instruction set the kernels use (best supported by default), how many
+ * threads. sa_cpu_set_isa fails for a set the CPU lacks; threads <= 0 means all cores. */
+SA_API int sa_cpu_isa(void);
+SA_API int sa_cpu_isa_supported(int isa);
+SA_API int sa_cpu_set_isa(int isa);
+SA_API int sa_cpu_threads(void);
+SA_API int sa_cpu_set_threads(int threads);
+
+/* ---- CUDA backend: probe, memory, streams -------------------------------------------- */
+/* 1 if this library was compiled with CUDA kernels, else 0. */
+SA_API int sa_cuda_compiled(void);
+/* Number of usable GPUs. count is 0 and the status says why when there are none. */
+SA_API int sa_cuda_device_count(int* count);
+/* "NAME, sm_XY, N MiB" into buf (NUL-terminated, truncated to len). */
+SA_API int sa_cuda_device_name(int device, char* buf, int64_t len);
+SA_API int sa_cuda_malloc(int device, int64_t bytes, void** ptr);
+SA_API int sa_cuda_free(int device, void* ptr);
+SA_API int sa_cuda_memcpy_h2d(int device, void* dst, const void* src, int64_t bytes, void* stream);
+SA_API int sa_cuda_memcpy_d2h(int device, void* dst, const void* src, int64_t bytes, void* stream);
+SA_API int sa_cuda_memcpy_d2d(int device, void* dst, const void* src, int64_t bytes, void* stream);
+SA_API int sa_cuda_stream_create(int device, void** stream);
+SA_API int sa_cuda_stream_destroy(int device, void* stream);
+SA_API int sa_cuda_stream_synchronize(int device, void* stream);
+
+/* ---- operators: forward and backward, CPU and CUDA, side by side ---------------------- */
+
+/* LeakyReLU / ReLU / PReLU (alpha_per_channel != NULL):
+ *   y = x > 0 ? x : alpha * x;  dx = dy * (x > 0 ? 1 : alpha)
+ * y may equal x (in place); no other overlap. */
+SA_API int sa_cpu_leaky_relu_forward(const float* x, float* y, sa_shape shape, const sa_params* p);
+SA_API int sa_cpu_leaky_relu_backward(const float* x, const float* dy, float* dx, sa_shape shape, const sa_params* p);
+SA_API int sa_cuda_leaky_relu_forward(const float* x, float* y, sa_shape shape, const sa_params* p, void* stream);
+SA_API int sa_cuda_leaky_relu_backward(const float* x, const float* dy, float* dx, sa_shape shape, const sa_params* p, void* stream);
+
+/* FReLU: y = max(x, T(x)), one fused pass. y must not overlap x. */
+SA_API int sa_cpu_frelu_forward(const float* x, float* y, sa_shape shape, const sa_params* p);
+SA_API int sa_cpu_frelu_backward(const float* x, const float* dy, float* dx, sa_shape shape, const sa_params* p);
+SA_API int sa_cuda_frelu_forward(const float* x, float* y, sa_shape shape, const sa_params* p, void* stream);
+SA_API int sa_cuda_frelu_backward(const float* x, const float* dy, float* dx, sa_shape shape, const sa_params* p, void* stream);
+
+/* Star: y = act(a) * b. y may equal a or b; no other overlap. */
+SA_API int sa_cpu_star_forward(const float* a, const float* b, float* y, sa_shape shape, const sa_params* p);
+SA_API int sa_cpu_star_backward(const float* a, const float* b, const float* dy, float* da, float* db, sa_shape shape, const sa_params* p);
+SA_API int sa_cuda_star_forward(const float* a, const float* b, float* y, sa_shape shape, const sa_params* p, void* stream);
+SA_API int sa_cuda_star_backward(const float* a, const float* b, const float* dy, float* da, float* db, sa_shape shape, const sa_params* p, void* stream);
+
+/* TD-LReLU: y = o * u^T (threshold dynamics). y must not overlap o. */
+SA_API int sa_cpu_td_lrelu_forward(const float* o, float* y, sa_shape shape, const sa_params* p);
+SA_API int sa_cpu_td_lrelu_backward(const float* o, const float* dy, float* dx, sa_shape shape, const sa_params* p);
+SA_API int sa_cuda_td_lrelu_forward(const float* o, float* y, sa_shape shape, const sa_params* p, void* stream);
+SA_API int sa_cuda_td_lrelu_backward(const float* o, const float* dy, float* dx, sa_shape shape, const sa_params* p, void* stream);
+
+/* NTD-LReLU: as TD-LReLU with the nonlocal average. guide is NULL (channel mean of o) or
+ * N x guide_channels x H x W. y must not overlap o or guide. */
+SA_API int sa_cpu_ntd_lrelu_forward(const float* o, const float* guide, float* y, sa_shape shape, const sa_params* p);
+SA_API int sa_cpu_ntd_lrelu_backward(const float* o, const float* guide, const float* dy, float* dx, sa_shape shape, const sa_params* p);
+SA_API int sa_cuda_ntd_lrelu_forward(const float* o, const float* guide, float* y, sa_shape shape, const sa_params* p, void* stream);
+SA_API int sa_cuda_ntd_lrelu_backward(const float* o, const float* guide, const float* dy, float* dx, sa_shape shape, const sa_params* p, void* stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPATIALACT_H */
