@@ -25,16 +25,4 @@ int sa_cuda_star_forward(const float*, const float*, float*, sa_shape, const sa_
 int sa_cuda_star_backward(const float*, const float*, const float*, float*, float*, sa_shape, const sa_params*, void*) {
     return SA_NO_KERNEL("sa_cuda_star_backward");
 }
-int sa_cuda_td_lrelu_forward(const float*, float*, sa_shape, const sa_params*, void*) {
-    return SA_NO_KERNEL("sa_cuda_td_lrelu_forward");
-}
-int sa_cuda_td_lrelu_backward(const float*, const float*, float*, sa_shape, const sa_params*, void*) {
-    return SA_NO_KERNEL("sa_cuda_td_lrelu_backward");
-}
-int sa_cuda_ntd_lrelu_forward(const float*, const float*, float*, sa_shape, const sa_params*, void*) {
-    return SA_NO_KERNEL("sa_cuda_ntd_lrelu_forward");
-}
-int sa_cuda_ntd_lrelu_backward(const float*, const float*, const float*, float*, sa_shape, const sa_params*, void*) {
-    return SA_NO_KERNEL("sa_cuda_ntd_lrelu_backward");
-}
 }
