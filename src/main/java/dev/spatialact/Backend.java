@@ -1,0 +1,89 @@
+package dev.spatialact;
+
+import dev.spatialact.internal.NativeLoader;
+import dev.spatialact.internal.SpatialActNative;
+
+/**
+ * Where an operator runs. {@link #AUTO} (the default) runs each call where its data lives: host
+ * memory on the native CPU backend, device memory on CUDA. {@link #CPU} runs only host data;
+ * {@link #CUDA} also accepts host data and stages it through the GPU (upload, kernel, download).
+ * A backend that cannot run says why ({@link #unavailableReason()}); there is no silent fallback.
+ */
+public enum Backend {
+    AUTO, CPU, CUDA;
+
+    private static volatile String cudaReason;
+    private static volatile int cudaDevices = -1;
+
+    /** True if this backend can run here (AUTO: if any can). */
+    public boolean isAvailable() {
+        return unavailableReason() == null;
+    }
+
+    /** Why this backend cannot run here, or null if it can. */
+    public String unavailableReason() {
+        if (!NativeLoader.isLoaded()) return NativeLoader.failure().getMessage();
+        if (this == CUDA) {
+            probeCuda();
+            return cudaReason;
+        }
+        return null;
+    }
+
+    /** Throws BACKEND_UNAVAILABLE, with the load failure chained, unless this backend can run. */
+    public void requireAvailable() {
+        if (this != CUDA || !NativeLoader.isLoaded()) NativeLoader.ensureLoaded();
+        String r = unavailableReason();
+        if (r != null)
+            throw new SpatialActException(SpatialActException.Code.BACKEND_UNAVAILABLE,
+                    "backend " + this + " is unavailable: " + r, NativeLoader.failure());
+    }
+
+    /** The best backend here: CUDA when a GPU is usable, else CPU. */
+    public static Backend best() {
+        return CUDA.isAvailable() ? CUDA : CPU;
+    }
+
+    /** Number of usable GPUs (0 when none, or without CUDA). */
+    public static int cudaDeviceCount() {
+        if (!NativeLoader.isLoaded()) return 0;
+        probeCuda();
+        return Math.max(0, cudaDevices);
+    }
+
+    /** A line per backend saying what it is or why it is unavailable. */
+    public static String describe() {
+        StringBuilder sb = new StringBuilder();
+        if (!NativeLoader.isLoaded()) return "native library unavailable: " + NativeLoader.failure().getMessage();
+        sb.append("CPU: available, ").append(SpatialAct.cpuIsa()).append(", ").append(SpatialAct.cpuThreads())
+                .append(" threads\n");
+        String r = CUDA.unavailableReason();
+        if (r != null) {
+            sb.append("CUDA: unavailable: ").append(r).append('\n');
+        } else {
+            for (int d = 0; d < cudaDeviceCount(); d++)
+                sb.append("CUDA: device ").append(d).append(": ").append(SpatialAct.cudaDeviceName(d)).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private static void probeCuda() {
+        if (cudaDevices >= 0) return;
+        synchronized (Backend.class) {
+            if (cudaDevices >= 0) return;
+            String reason = null;
+            int count = 0;
+            if (SpatialActNative.sa_cuda_compiled() == 0) {
+                reason = "this build of spatialact has no CUDA kernels (nvcc was not found when it was built)";
+            } else {
+                int[] n = new int[1];
+                int rc = SpatialActNative.sa_cuda_device_count(n);
+                count = n[0];
+                if (rc != SpatialActNative.SA_OK || count < 1)
+                    reason = "no usable GPU: " + SpatialActNative.sa_last_error().getString();
+            }
+            cudaReason = reason;
+            cudaDevices = count;
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package dev.spatialact;
+
+import java.nio.FloatBuffer;
+
+import org.bytedeco.javacpp.FloatPointer;
+
+import dev.spatialact.internal.Native;
+import dev.spatialact.internal.SpatialActNative;
+import dev.spatialact.internal.SpatialActNative.sa_params;
+import dev.spatialact.internal.SpatialActNative.sa_shape;
+
+/**
+ * LeakyReLU, y = x > 0 ? x : alpha * x (alpha default 0.01, any finite value). alpha = 0 is ReLU,
+ * which maps -inf to 0 as torch.relu does; NaN stays NaN. y may be the same array or buffer as x
+ * (in place).
+ */
+public final class LeakyReLU extends UnaryActivation {
+    public static final float DEFAULT_ALPHA = 0.01f;
+    private final float alpha;
+
+    private LeakyReLU(float alpha, Backend backend) {
+        super(alpha == 0f ? "ReLU" : "LeakyReLU(alpha=" + alpha + ")", backend, params(alpha), null, null, null);
+        this.alpha = alpha;
+    }
+
+    private static sa_params params(float alpha) {
+        Checks.finite(alpha, "alpha");
+        return Native.newParams().alpha(alpha);
+    }
+
+    /** LeakyReLU with this slope on the AUTO backend. */
+    public static LeakyReLU of(float alpha) {
+        return builder().alpha(alpha).build();
+    }
+
+    /** ReLU (alpha = 0) on the AUTO backend. */
+    public static LeakyReLU relu() {
+        return builder().alpha(0f).build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public float alpha() {
+        return alpha;
+    }
+
+    public static final class Builder {
+        private float alpha = DEFAULT_ALPHA;
+        private Backend backend = Backend.AUTO;
+
+        private Builder() {}
+
+        /** Slope for x <= 0; finite. Default 0.01; 0 gives ReLU. */
+        public Builder alpha(float alpha) {
+            this.alpha = alpha;
+            return this;
+        }
+
+        public Builder backend(Backend backend) {
+            this.backend = backend;
+            return this;
+        }
+
+        public LeakyReLU build() {
+            return new LeakyReLU(alpha, backend);
+        }
+    }
+
+    @Override int cpu(float[] x, float[] y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_leaky_relu_forward(x, y, s, p); }
+    @Override int cpu(FloatBuffer x, FloatBuffer y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_leaky_relu_forward(x, y, s, p); }
+    @Override int cpu(FloatPointer x, FloatPointer y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_leaky_relu_forward(x, y, s, p); }
+    @Override int cuda(long x, long y, sa_shape s, sa_params p, long stream) { return SpatialActNative.sa_cuda_leaky_relu_forward(x, y, s, p, stream); }
+}

@@ -1,0 +1,67 @@
+package dev.spatialact;
+
+import java.nio.FloatBuffer;
+
+import org.bytedeco.javacpp.FloatPointer;
+
+import dev.spatialact.internal.Native;
+import dev.spatialact.internal.SpatialActNative;
+import dev.spatialact.internal.SpatialActNative.sa_params;
+import dev.spatialact.internal.SpatialActNative.sa_shape;
+
+/** PReLU: LeakyReLU with one slope per channel; the input's C must equal the number of slopes. */
+public final class PReLU extends UnaryActivation {
+    private final int channels;
+
+    private PReLU(float[] alphas, Backend backend) {
+        super("PReLU(C=" + alphas.length + ")", backend, Native.newParams(), alphas, null, null);
+        this.channels = alphas.length;
+    }
+
+    /** PReLU with these per-channel slopes (finite) on the AUTO backend. */
+    public static PReLU of(float... alphas) {
+        return builder().alphas(alphas).build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public int channels() {
+        return channels;
+    }
+
+    @Override
+    void checkShape(Shape shape) {
+        if (shape.c() != channels)
+            throw SpatialActException.invalid("PReLU has " + channels + " slopes; shape " + shape + " has " + shape.c() + " channels");
+    }
+
+    public static final class Builder {
+        private float[] alphas;
+        private Backend backend = Backend.AUTO;
+
+        private Builder() {}
+
+        public Builder alphas(float... alphas) {
+            this.alphas = alphas;
+            return this;
+        }
+
+        public Builder backend(Backend backend) {
+            this.backend = backend;
+            return this;
+        }
+
+        public PReLU build() {
+            if (alphas == null) throw SpatialActException.invalid("PReLU: alphas is null");
+            if (alphas.length == 0) throw SpatialActException.invalid("PReLU: alphas is empty");
+            return new PReLU(Checks.finiteArray(alphas, "alphas", alphas.length), backend);
+        }
+    }
+
+    @Override int cpu(float[] x, float[] y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_leaky_relu_forward(x, y, s, p); }
+    @Override int cpu(FloatBuffer x, FloatBuffer y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_leaky_relu_forward(x, y, s, p); }
+    @Override int cpu(FloatPointer x, FloatPointer y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_leaky_relu_forward(x, y, s, p); }
+    @Override int cuda(long x, long y, sa_shape s, sa_params p, long stream) { return SpatialActNative.sa_cuda_leaky_relu_forward(x, y, s, p, stream); }
+}

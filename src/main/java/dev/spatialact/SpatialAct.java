@@ -1,0 +1,65 @@
+package dev.spatialact;
+
+import java.nio.charset.StandardCharsets;
+
+import dev.spatialact.internal.Native;
+import dev.spatialact.internal.NativeLoader;
+import dev.spatialact.internal.SpatialActNative;
+
+/** Library-wide facts and settings of the native backends. */
+public final class SpatialAct {
+    private SpatialAct() {}
+
+    /** Version of the native library. */
+    public static String version() {
+        NativeLoader.ensureLoaded();
+        return SpatialActNative.sa_version().getString();
+    }
+
+    /** Instruction set the CPU kernels use: "baseline (SSE2)", "AVX2" or "AVX-512". */
+    public static String cpuIsa() {
+        NativeLoader.ensureLoaded();
+        return isaName(SpatialActNative.sa_cpu_isa());
+    }
+
+    public static String isaName(int isa) {
+        return switch (isa) {
+            case SpatialActNative.SA_ISA_AVX512 -> "AVX-512";
+            case SpatialActNative.SA_ISA_AVX2 -> "AVX2";
+            default -> "baseline (SSE2)";
+        };
+    }
+
+    /** Forces an instruction set (0 baseline, 1 AVX2, 2 AVX-512), e.g. to test every path. */
+    public static void setCpuIsa(int isa) {
+        NativeLoader.ensureLoaded();
+        Native.check(SpatialActNative.sa_cpu_set_isa(isa));
+    }
+
+    public static boolean cpuIsaSupported(int isa) {
+        NativeLoader.ensureLoaded();
+        return SpatialActNative.sa_cpu_isa_supported(isa) != 0;
+    }
+
+    /** Threads a CPU call may use, the calling thread included. */
+    public static int cpuThreads() {
+        NativeLoader.ensureLoaded();
+        return SpatialActNative.sa_cpu_threads();
+    }
+
+    /** Sets the CPU threads; n <= 0 means all cores. */
+    public static void setCpuThreads(int n) {
+        NativeLoader.ensureLoaded();
+        Native.check(SpatialActNative.sa_cpu_set_threads(n));
+    }
+
+    /** "NAME, sm_XY, N MiB" of a GPU. */
+    public static String cudaDeviceName(int device) {
+        Backend.CUDA.requireAvailable();
+        byte[] buf = new byte[256];
+        Native.check(SpatialActNative.sa_cuda_device_name(device, buf, buf.length));
+        int len = 0;
+        while (len < buf.length && buf[len] != 0) len++;
+        return new String(buf, 0, len, StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,99 @@
+package dev.spatialact.internal;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import dev.spatialact.SpatialActException;
+
+/**
+ * Loads the native library once per class loader. By default JavaCPP extracts it from the jar
+ * (or finds it in target/classes) into its cache; the system property
+ * {@value #PATH_PROPERTY} names a directory holding {@code libspatialact.so} and
+ * {@code libjnispatialact.so} to load instead (a build of your own, a sanitizer build). A failure
+ * is kept and rethrown, with its cause, on every later use: there is no fallback that would
+ * change results.
+ */
+public final class NativeLoader {
+    /** System property: a directory to load the native libraries from instead of the jar. */
+    public static final String PATH_PROPERTY = "spatialact.library.path";
+
+    private static volatile boolean loaded;
+    private static volatile SpatialActException failure;
+
+    private NativeLoader() {}
+
+    /** Loads the library if needed; throws the (kept) load failure otherwise. */
+    public static void ensureLoaded() {
+        if (loaded) return;
+        SpatialActException f = failure;
+        if (f != null) throw rethrown(f);
+        synchronized (NativeLoader.class) {
+            if (loaded) return;
+            if (failure != null) throw rethrown(failure);
+            try {
+                load();
+                loaded = true;
+            } catch (Throwable t) {
+                failure = new SpatialActException(SpatialActException.Code.BACKEND_UNAVAILABLE,
+                        "spatialact: cannot load the native library for platform " + platform() + " ("
+                                + describeSource() + "): " + t + ". Set -D" + PATH_PROPERTY
+                                + "=DIR to a directory with libspatialact.so and libjnispatialact.so built for this machine.",
+                        t);
+                throw rethrown(failure);
+            }
+        }
+    }
+
+    /** True once the library is loaded; never throws. */
+    public static boolean isLoaded() {
+        if (loaded) return true;
+        try {
+            ensureLoaded();
+            return true;
+        } catch (SpatialActException e) {
+            return false;
+        }
+    }
+
+    /** The load failure, or null. */
+    public static SpatialActException failure() {
+        return failure;
+    }
+
+    /** The JavaCPP platform name of this JVM, e.g. linux-x86_64. */
+    public static String platform() {
+        String os = System.getProperty("os.name", "?").toLowerCase();
+        String arch = System.getProperty("os.arch", "?");
+        String o = os.startsWith("linux") ? "linux" : os.startsWith("mac") ? "macosx" : os.startsWith("windows") ? "windows" : os;
+        String a = arch.equals("amd64") || arch.equals("x86_64") ? "x86_64" : arch.equals("aarch64") ? "arm64" : arch;
+        return o + "-" + a;
+    }
+
+    private static String describeSource() {
+        String dir = System.getProperty(PATH_PROPERTY);
+        return dir == null ? "from the jar; the jar carries linux-x86_64 only" : "from " + PATH_PROPERTY + "=" + dir;
+    }
+
+    private static void load() throws Exception {
+        String dir = System.getProperty(PATH_PROPERTY);
+        if (dir == null || dir.isEmpty()) {
+            SpatialActNative.loadFromJar();
+            return;
+        }
+        Path d = Path.of(dir);
+        Path lib = d.resolve(System.mapLibraryName("spatialact"));
+        Path jni = d.resolve(System.mapLibraryName("jnispatialact"));
+        for (Path p : new Path[] {lib, jni}) {
+            if (!Files.isRegularFile(p)) throw new java.io.FileNotFoundException(p + " does not exist");
+        }
+        // JavaCPP's own JNI library must be in place before ours: initialising Pointer loads it.
+        Class.forName("org.bytedeco.javacpp.Pointer", true, NativeLoader.class.getClassLoader());
+        System.load(lib.toAbsolutePath().toString());
+        System.load(jni.toAbsolutePath().toString());
+    }
+
+    private static SpatialActException rethrown(SpatialActException kept) {
+        // A fresh exception per throw (stack traces of the caller), the kept one as its cause.
+        return new SpatialActException(kept.code(), kept.getMessage(), kept);
+    }
+}

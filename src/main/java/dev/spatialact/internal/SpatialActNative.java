@@ -1,0 +1,162 @@
+package dev.spatialact.internal;
+
+import java.nio.FloatBuffer;
+
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.annotation.ByVal;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Const;
+import org.bytedeco.javacpp.annotation.CriticalRegion;
+import org.bytedeco.javacpp.annotation.MemberGetter;
+import org.bytedeco.javacpp.annotation.MemberSetter;
+import org.bytedeco.javacpp.annotation.NoException;
+import org.bytedeco.javacpp.annotation.Platform;
+
+/**
+ * The JavaCPP mirror of {@code src/main/cpp/include/spatialact/spatialact.h}, one to one: the same
+ * names, the same order, nothing added. Every host entry point exists three times, for
+ * {@link FloatPointer}, direct {@link FloatBuffer} and {@code float[]} (the array overloads pin the
+ * arrays with {@code GetPrimitiveArrayCritical} instead of copying them); every CUDA entry point
+ * takes device addresses and the stream as {@code long}.
+ *
+ * <p>Internal: the public API in {@code dev.spatialact} validates every argument before it calls
+ * here, and turns status codes into exceptions. Loading goes through {@link NativeLoader}, which
+ * also honours the {@code spatialact.library.path} override.
+ */
+@Platform(include = "spatialact/spatialact.h", link = "spatialact", library = "jnispatialact")
+@NoException
+public final class SpatialActNative {
+    private SpatialActNative() {}
+
+    // ---- status codes ----
+    public static final int SA_OK = 0, SA_ERR_INVALID_ARGUMENT = 1, SA_ERR_OUT_OF_MEMORY = 2,
+            SA_ERR_NOT_IMPLEMENTED = 3, SA_ERR_NO_CUDA = 4, SA_ERR_CUDA = 5, SA_ERR_INTERNAL = 6;
+    // ---- enumerations ----
+    public static final int SA_ACT_IDENTITY = 0, SA_ACT_RELU = 1, SA_ACT_RELU6 = 2, SA_ACT_LEAKY_RELU = 3;
+    public static final int SA_FRELU_FULL = 0, SA_FRELU_LIGHT = 1;
+    public static final int SA_ISA_BASELINE = 0, SA_ISA_AVX2 = 1, SA_ISA_AVX512 = 2;
+    public static final int SA_FRELU_MAX_K = 7, SA_TD_MAX_RADIUS = 32, SA_NTD_MAX_SEARCH = 7, SA_NTD_MAX_PATCH = 3;
+
+    /** {@code sa_shape}. */
+    public static final class sa_shape extends Pointer {
+        static { NativeLoader.ensureLoaded(); }
+        public sa_shape() { super((Pointer) null); allocate(); }
+        private native void allocate();
+        public native long n(); public native sa_shape n(long v);
+        public native long c(); public native sa_shape c(long v);
+        public native long h(); public native sa_shape h(long v);
+        public native long w(); public native sa_shape w(long v);
+    }
+
+    /** {@code sa_params}. The pointer fields hold host or device addresses, as the entry point needs. */
+    public static final class sa_params extends Pointer {
+        static { NativeLoader.ensureLoaded(); }
+        public sa_params() { super((Pointer) null); allocate(); }
+        private native void allocate();
+        public native float alpha(); public native sa_params alpha(float v);
+        @MemberGetter public native @Cast("uintptr_t") long alpha_per_channel(); @MemberSetter public native sa_params alpha_per_channel(@Cast("const float*") long v);
+        public native int act(); public native sa_params act(int v);
+        public native int k(); public native sa_params k(int v);
+        public native int variant(); public native sa_params variant(int v);
+        @MemberGetter public native @Cast("uintptr_t") long weight(); @MemberSetter public native sa_params weight(@Cast("const float*") long v);
+        @MemberGetter public native @Cast("uintptr_t") long bias(); @MemberSetter public native sa_params bias(@Cast("const float*") long v);
+        public native float lambda(); public native sa_params lambda(float v);
+        public native float sigma(); public native sa_params sigma(float v);
+        public native float eps(); public native sa_params eps(float v);
+        public native int radius(); public native sa_params radius(int v);
+        public native int iterations(); public native sa_params iterations(int v);
+        public native int search(); public native sa_params search(int v);
+        public native int patch(); public native sa_params patch(int v);
+        public native float h(); public native sa_params h(float v);
+        public native int knn(); public native sa_params knn(int v);
+        public native long guide_channels(); public native sa_params guide_channels(long v);
+    }
+
+    // ---- library ----
+    public static native @Cast("const char*") BytePointer sa_version();
+    public static native @Cast("const char*") BytePointer sa_last_error();
+    public static native int sa_params_init(sa_params p);
+    public static native int sa_frelu_fold_bn(long channels, @Const float[] gamma, @Const float[] beta,
+            @Const float[] running_mean, @Const float[] running_var, @Const float[] conv_bias, float eps,
+            float[] scale, float[] shift);
+    public static native int sa_cpu_isa();
+    public static native int sa_cpu_isa_supported(int isa);
+    public static native int sa_cpu_set_isa(int isa);
+    public static native int sa_cpu_threads();
+    public static native int sa_cpu_set_threads(int threads);
+
+    // ---- CUDA backend: probe, memory, streams ----
+    public static native int sa_cuda_compiled();
+    public static native int sa_cuda_device_count(int[] count);
+    public static native int sa_cuda_device_name(int device, @Cast("char*") byte[] buf, long len);
+    public static native int sa_cuda_malloc(int device, long bytes, @Cast("void**") long[] ptr);
+    public static native int sa_cuda_free(int device, @Cast("void*") long ptr);
+    public static native int sa_cuda_memcpy_h2d(int device, @Cast("void*") long dst, @Const @Cast("const void*") Pointer src, long bytes, @Cast("void*") long stream);
+    @CriticalRegion
+    public static native int sa_cuda_memcpy_h2d(int device, @Cast("void*") long dst, @Const @Cast("const void*") float[] src, long bytes, @Cast("void*") long stream);
+    public static native int sa_cuda_memcpy_h2d(int device, @Cast("void*") long dst, @Const @Cast("const void*") FloatBuffer src, long bytes, @Cast("void*") long stream);
+    public static native int sa_cuda_memcpy_d2h(int device, @Cast("void*") Pointer dst, @Cast("const void*") long src, long bytes, @Cast("void*") long stream);
+    @CriticalRegion
+    public static native int sa_cuda_memcpy_d2h(int device, @Cast("void*") float[] dst, @Cast("const void*") long src, long bytes, @Cast("void*") long stream);
+    public static native int sa_cuda_memcpy_d2h(int device, @Cast("void*") FloatBuffer dst, @Cast("const void*") long src, long bytes, @Cast("void*") long stream);
+    public static native int sa_cuda_memcpy_d2d(int device, @Cast("void*") long dst, @Cast("const void*") long src, long bytes, @Cast("void*") long stream);
+    public static native int sa_cuda_stream_create(int device, @Cast("void**") long[] stream);
+    public static native int sa_cuda_stream_destroy(int device, @Cast("void*") long stream);
+    public static native int sa_cuda_stream_synchronize(int device, @Cast("void*") long stream);
+
+    // ---- LeakyReLU / ReLU / PReLU ----
+    public static native int sa_cpu_leaky_relu_forward(@Const FloatPointer x, FloatPointer y, @ByVal sa_shape shape, @Const sa_params p);
+    public static native int sa_cpu_leaky_relu_forward(@Const FloatBuffer x, FloatBuffer y, @ByVal sa_shape shape, @Const sa_params p);
+    @CriticalRegion
+    public static native int sa_cpu_leaky_relu_forward(@Const float[] x, float[] y, @ByVal sa_shape shape, @Const sa_params p);
+    public static native int sa_cpu_leaky_relu_backward(@Const FloatPointer x, @Const FloatPointer dy, FloatPointer dx, @ByVal sa_shape shape, @Const sa_params p);
+    public static native int sa_cpu_leaky_relu_backward(@Const FloatBuffer x, @Const FloatBuffer dy, FloatBuffer dx, @ByVal sa_shape shape, @Const sa_params p);
+    @CriticalRegion
+    public static native int sa_cpu_leaky_relu_backward(@Const float[] x, @Const float[] dy, float[] dx, @ByVal sa_shape shape, @Const sa_params p);
+    public static native int sa_cuda_leaky_relu_forward(@Cast("const float*") long x, @Cast("float*") long y, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
+    public static native int sa_cuda_leaky_relu_backward(@Cast("const float*") long x, @Cast("const float*") long dy, @Cast("float*") long dx, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
+
+    // ---- FReLU ----
+    public static native int sa_cpu_frelu_forward(@Const FloatPointer x, FloatPointer y, @ByVal sa_shape shape, @Const sa_params p);
+    public static native int sa_cpu_frelu_forward(@Const FloatBuffer x, FloatBuffer y, @ByVal sa_shape shape, @Const sa_params p);
+    @CriticalRegion
+    public static native int sa_cpu_frelu_forward(@Const float[] x, float[] y, @ByVal sa_shape shape, @Const sa_params p);
+    public static native int sa_cpu_frelu_backward(@Const FloatPointer x, @Const FloatPointer dy, FloatPointer dx, @ByVal sa_shape shape, @Const sa_params p);
+    public static native int sa_cuda_frelu_forward(@Cast("const float*") long x, @Cast("float*") long y, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
+    public static native int sa_cuda_frelu_backward(@Cast("const float*") long x, @Cast("const float*") long dy, @Cast("float*") long dx, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
+
+    // ---- star ----
+    public static native int sa_cpu_star_forward(@Const FloatPointer a, @Const FloatPointer b, FloatPointer y, @ByVal sa_shape shape, @Const sa_params p);
+    public static native int sa_cpu_star_forward(@Const FloatBuffer a, @Const FloatBuffer b, FloatBuffer y, @ByVal sa_shape shape, @Const sa_params p);
+    @CriticalRegion
+    public static native int sa_cpu_star_forward(@Const float[] a, @Const float[] b, float[] y, @ByVal sa_shape shape, @Const sa_params p);
+    public static native int sa_cpu_star_backward(@Const FloatPointer a, @Const FloatPointer b, @Const FloatPointer dy, FloatPointer da, FloatPointer db, @ByVal sa_shape shape, @Const sa_params p);
+    public static native int sa_cuda_star_forward(@Cast("const float*") long a, @Cast("const float*") long b, @Cast("float*") long y, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
+    public static native int sa_cuda_star_backward(@Cast("const float*") long a, @Cast("const float*") long b, @Cast("const float*") long dy, @Cast("float*") long da, @Cast("float*") long db, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
+
+    // ---- TD-LReLU ----
+    public static native int sa_cpu_td_lrelu_forward(@Const FloatPointer o, FloatPointer y, @ByVal sa_shape shape, @Const sa_params p);
+    public static native int sa_cpu_td_lrelu_forward(@Const FloatBuffer o, FloatBuffer y, @ByVal sa_shape shape, @Const sa_params p);
+    @CriticalRegion
+    public static native int sa_cpu_td_lrelu_forward(@Const float[] o, float[] y, @ByVal sa_shape shape, @Const sa_params p);
+    public static native int sa_cpu_td_lrelu_backward(@Const FloatPointer o, @Const FloatPointer dy, FloatPointer dx, @ByVal sa_shape shape, @Const sa_params p);
+    public static native int sa_cuda_td_lrelu_forward(@Cast("const float*") long o, @Cast("float*") long y, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
+    public static native int sa_cuda_td_lrelu_backward(@Cast("const float*") long o, @Cast("const float*") long dy, @Cast("float*") long dx, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
+
+    // ---- NTD-LReLU ----
+    public static native int sa_cpu_ntd_lrelu_forward(@Const FloatPointer o, @Const FloatPointer guide, FloatPointer y, @ByVal sa_shape shape, @Const sa_params p);
+    public static native int sa_cpu_ntd_lrelu_forward(@Const FloatBuffer o, @Const FloatBuffer guide, FloatBuffer y, @ByVal sa_shape shape, @Const sa_params p);
+    @CriticalRegion
+    public static native int sa_cpu_ntd_lrelu_forward(@Const float[] o, @Const float[] guide, float[] y, @ByVal sa_shape shape, @Const sa_params p);
+    public static native int sa_cpu_ntd_lrelu_backward(@Const FloatPointer o, @Const FloatPointer guide, @Const FloatPointer dy, FloatPointer dx, @ByVal sa_shape shape, @Const sa_params p);
+    public static native int sa_cuda_ntd_lrelu_forward(@Cast("const float*") long o, @Cast("const float*") long guide, @Cast("float*") long y, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
+    public static native int sa_cuda_ntd_lrelu_backward(@Cast("const float*") long o, @Cast("const float*") long guide, @Cast("const float*") long dy, @Cast("float*") long dx, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
+
+    /** Loads the JNI glue the JavaCPP way (from the jar or target/classes). Used by {@link NativeLoader}. */
+    static void loadFromJar() {
+        Loader.load(SpatialActNative.class);
+    }
+}
