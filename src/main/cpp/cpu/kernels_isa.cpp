@@ -23,13 +23,8 @@ namespace {
 
 void leaky(const float* x, float* y, int64_t n, float alpha) {
     // y may equal x (in place); each element is read before it is written.
-    if (alpha == 0.0f) {
 #pragma omp simd
-        for (int64_t i = 0; i < n; i++) y[i] = sa_leaky(x[i], 0.0f);
-    } else {
-#pragma omp simd
-        for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
-    }
+    for (int64_t i = 0; i < n; i++) y[i] = sa_leaky(x[i], alpha);
 }
 
 void leaky_backward(const float* x, const float* dy, float* dx, int64_t n, float alpha) {
@@ -89,7 +84,11 @@ void frelu_t(const FreluTask& t, float* scratch) {
 #pragma omp simd
             for (int64_t j = 0; j < cw; j++) {
                 float acc = 0.0f;
+                // Fully unrolled (GCC stops unrolling at 7x7 on its own, and then does not
+                // vectorise over j): K*K FMAs per column, the weights in registers.
+#pragma GCC unroll 7
                 for (int a = 0; a < K; a++)
+#pragma GCC unroll 7
                     for (int b = 0; b < K; b++) acc += w[a * K + b] * rows[a][j + b];
                 yr[j] = sa_max_nan(xc[j], acc + bias);
             }
@@ -97,7 +96,9 @@ void frelu_t(const FreluTask& t, float* scratch) {
 #pragma omp simd
             for (int64_t j = 0; j < cw; j++) {
                 float hs = 0.0f, vs = 0.0f;
+#pragma GCC unroll 7
                 for (int b = 0; b < K; b++) hs += w[b] * rows[R][j + b];
+#pragma GCC unroll 7
                 for (int a = 0; a < K; a++) vs += w[K + a] * rows[a][j + R];
                 yr[j] = sa_max_nan(xc[j], hs + vs + bias);
             }
