@@ -1,0 +1,154 @@
+package dev.spatialact;
+
+import java.nio.FloatBuffer;
+
+import org.bytedeco.javacpp.FloatPointer;
+
+import dev.spatialact.internal.SpatialActNative;
+import dev.spatialact.internal.SpatialActNative.sa_params;
+import dev.spatialact.internal.SpatialActNative.sa_shape;
+
+/**
+ * NTD-LReLU, the nonlocal variant of {@link TDLReLU}: the Gaussian G_sigma * v is replaced by a
+ * nonlocal weighted average over a (2S+1)^2 search window, with weights exp(-d/h^2) from
+ * (2P+1)^2 patch distances on a guide, built once per call and shared by all iterations and
+ * channels. The guide is the channel mean of the input (the default, {@code guideChannels = 0}),
+ * or a tensor N x Cg x H x W given with each call when the operator is built with
+ * {@code guideChannels(Cg)}. Optional k-nearest truncation keeps the k largest weights.
+ * sigma does not apply here. The formulation is the project's own reading of the paper (see
+ * {@link TDLReLU} and docs/TD-LReLU.md).
+ */
+public final class NTDLReLU extends UnaryActivation {
+    public static final int DEFAULT_SEARCH = 3, DEFAULT_PATCH = 1, DEFAULT_KNN = 0;
+    public static final float DEFAULT_H = 1.0f;
+
+    private final TDLReLU.Settings td;
+    private final int search, patch, knn;
+    private final float h;
+    private final long guideChannels;
+
+    private NTDLReLU(Builder b) {
+        super("NTD-LReLU(" + b.s + ", S=" + b.search + ", P=" + b.patch + ", h=" + b.h + (b.knn > 0 ? ", k=" + b.knn : "")
+                        + (b.guideChannels > 0 ? ", guide C=" + b.guideChannels : "") + ")",
+                b.backend,
+                b.s.toParams().search(b.search).patch(b.patch).h(b.h).knn(b.knn).guide_channels(b.guideChannels),
+                null, null, null);
+        this.td = b.s;
+        this.search = b.search;
+        this.patch = b.patch;
+        this.knn = b.knn;
+        this.h = b.h;
+        this.guideChannels = b.guideChannels;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public TDLReLU.Settings settings() { return td; }
+    public int search() { return search; }
+    public int patch() { return patch; }
+    public int knn() { return knn; }
+    public float h() { return h; }
+    public long guideChannels() { return guideChannels; }
+
+    @Override
+    void checkShape(Shape shape) {
+        if (guideChannels > 0)
+            throw SpatialActException.invalid(name() + " was built for a guide with " + guideChannels
+                    + " channels: call apply(o, guide, y, shape)");
+    }
+
+    private Shape guideShape(Shape shape) {
+        if (guideChannels == 0)
+            throw SpatialActException.invalid(name() + " uses the channel mean as its guide: build it with guideChannels(Cg) to pass one");
+        return Shape.of(shape.n(), guideChannels, shape.h(), shape.w());
+    }
+
+    /** y = NTD-LReLU(o) with the caller's guide (N x Cg x H x W). */
+    public void apply(float[] o, float[] guide, float[] y, Shape shape) {
+        Checks.shape(shape);
+        Shape gs = guideShape(shape);
+        Checks.array(o, "o", shape);
+        Checks.array(guide, "guide", gs);
+        Checks.array(y, "y", shape);
+        requireHost();
+        runHost(shape, (s, p) -> SpatialActNative.sa_cpu_ntd_lrelu_forward(o, guide, y, s, p));
+    }
+
+    public void apply(FloatBuffer o, FloatBuffer guide, FloatBuffer y, Shape shape) {
+        Checks.shape(shape);
+        Shape gs = guideShape(shape);
+        Checks.buffer(o, "o", shape, false);
+        Checks.buffer(guide, "guide", gs, false);
+        Checks.buffer(y, "y", shape, true);
+        requireHost();
+        runHost(shape, (s, p) -> SpatialActNative.sa_cpu_ntd_lrelu_forward(o, guide, y, s, p));
+    }
+
+    public void apply(FloatPointer o, FloatPointer guide, FloatPointer y, Shape shape) {
+        Checks.shape(shape);
+        Shape gs = guideShape(shape);
+        Checks.pointer(o, "o", shape);
+        Checks.pointer(guide, "guide", gs);
+        Checks.pointer(y, "y", shape);
+        requireHost();
+        runHost(shape, (s, p) -> SpatialActNative.sa_cpu_ntd_lrelu_forward(o, guide, y, s, p));
+    }
+
+    /** On raw device memory of GPU {@code device}: o, guide (N x Cg x H x W) and y; stream 0 = default. */
+    public void applyDevice(int device, long o, long guide, long y, Shape shape, long stream) {
+        Checks.shape(shape);
+        guideShape(shape);
+        Checks.address(o, "o");
+        Checks.address(guide, "guide");
+        Checks.address(y, "y");
+        runDevice(device, shape, stream, (s, p, st) -> SpatialActNative.sa_cuda_ntd_lrelu_forward(o, guide, y, s, p, st));
+    }
+
+    private void requireHost() {
+        if (stagesHostData())
+            throw SpatialActException.invalid(name() + ": with a guide, the CUDA backend takes device memory (applyDevice)");
+    }
+
+    public static final class Builder extends TDLReLU.AbstractBuilder<Builder> {
+        private final TDLReLU.Settings s = new TDLReLU.Settings();
+        private int search = DEFAULT_SEARCH, patch = DEFAULT_PATCH, knn = DEFAULT_KNN;
+        private float h = DEFAULT_H;
+        private long guideChannels = 0;
+
+        private Builder() {}
+
+        @Override TDLReLU.Settings settings() { return s; }
+
+        /** Search radius S: window (2S+1)^2, in [0, 7]; default 3. */
+        public Builder search(int v) { search = v; return this; }
+        /** Patch radius P: patches (2P+1)^2, in [0, 3]; default 1. */
+        public Builder patch(int v) { patch = v; return this; }
+        /** Filtering parameter h > 0; default 1. */
+        public Builder h(float v) { h = v; return this; }
+        /** Keep the k largest weights (x itself always); 0 = the whole window (default). */
+        public Builder knn(int v) { knn = v; return this; }
+        /** Channels Cg of a guide passed with each call; 0 = the channel mean of the input (default). */
+        public Builder guideChannels(long v) { guideChannels = v; return this; }
+
+        public NTDLReLU build() {
+            s.validate();
+            if (search < 0 || search > SpatialActNative.SA_NTD_MAX_SEARCH)
+                throw SpatialActException.invalid("search = " + search + " must be in [0, " + SpatialActNative.SA_NTD_MAX_SEARCH + "]");
+            if (patch < 0 || patch > SpatialActNative.SA_NTD_MAX_PATCH)
+                throw SpatialActException.invalid("patch = " + patch + " must be in [0, " + SpatialActNative.SA_NTD_MAX_PATCH + "]");
+            if (!(h > 0f) || !Float.isFinite(h)) throw SpatialActException.invalid("h = " + h + " must be finite and > 0");
+            int window = (2 * search + 1) * (2 * search + 1);
+            if (knn < 0 || knn > window)
+                throw SpatialActException.invalid("knn = " + knn + " must be in [0, " + window + "] (0 = whole window)");
+            if (guideChannels < 0) throw SpatialActException.invalid("guideChannels = " + guideChannels + " must be >= 0");
+            return new NTDLReLU(this);
+        }
+    }
+
+    @Override int cpu(float[] x, float[] y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_ntd_lrelu_forward(x, (float[]) null, y, s, p); }
+    @Override int cpu(FloatBuffer x, FloatBuffer y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_ntd_lrelu_forward(x, (FloatBuffer) null, y, s, p); }
+    @Override int cpu(FloatPointer x, FloatPointer y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_ntd_lrelu_forward(x, (FloatPointer) null, y, s, p); }
+    @Override int cuda(long x, long y, sa_shape s, sa_params p, long stream) { return SpatialActNative.sa_cuda_ntd_lrelu_forward(x, 0L, y, s, p, stream); }
+}
