@@ -1,0 +1,171 @@
+package dev.spatialact.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+import dev.spatialact.Backend;
+
+/**
+ * A parsed command line: positional words, {@code --name value} / {@code --name=value} options
+ * and {@code --flag}s. Which names are flags is fixed ({@link #FLAGS}); every other
+ * {@code --name} takes a value. {@code --} ends the options. Malformed input is a
+ * {@link UsageException}.
+ */
+final class Args {
+    /** Options that take no value. */
+    static final Set<String> FLAGS = Set.of("help", "verbose", "light", "no-bench", "version");
+
+    final List<String> positional = new ArrayList<>();
+    private final Map<String, String> options = new LinkedHashMap<>();
+    private final Set<String> flags = new LinkedHashSet<>();
+
+    static Args parse(String[] argv) {
+        Args a = new Args();
+        boolean optionsEnded = false;
+        for (int i = 0; i < argv.length; i++) {
+            String s = argv[i];
+            if (optionsEnded || !s.startsWith("-") || s.equals("-") || isNumber(s)) {
+                a.positional.add(s);
+                continue;
+            }
+            if (s.equals("--")) {
+                optionsEnded = true;
+                continue;
+            }
+            if (s.equals("-h")) {
+                a.flags.add("help");
+                continue;
+            }
+            if (s.equals("-v")) {
+                a.flags.add("verbose");
+                continue;
+            }
+            if (!s.startsWith("--") || s.length() == 2) throw new UsageException("unknown option '" + s + "' (options are --name value)");
+            String name = s.substring(2), value = null;
+            int eq = name.indexOf('=');
+            if (eq >= 0) {
+                value = name.substring(eq + 1);
+                name = name.substring(0, eq);
+            }
+            if (name.isEmpty()) throw new UsageException("malformed option '" + s + "'");
+            if (FLAGS.contains(name)) {
+                if (value != null) throw new UsageException("option --" + name + " takes no value");
+                a.flags.add(name);
+                continue;
+            }
+            if (value == null) {
+                if (i + 1 >= argv.length) throw new UsageException("option --" + name + " needs a value");
+                value = argv[++i];
+            }
+            if (a.options.put(name, value) != null) throw new UsageException("option --" + name + " is given twice");
+        }
+        return a;
+    }
+
+    private static boolean isNumber(String s) {
+        try {
+            Double.parseDouble(s);
+            return true;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    boolean flag(String name) {
+        return flags.contains(name);
+    }
+
+    boolean has(String name) {
+        return options.containsKey(name) || flags.contains(name);
+    }
+
+    String get(String name) {
+        return options.get(name);
+    }
+
+    String get(String name, String dflt) {
+        return options.getOrDefault(name, dflt);
+    }
+
+    String require(String name, String what) {
+        String v = options.get(name);
+        if (v == null) throw new UsageException("missing --" + name + " " + what);
+        return v;
+    }
+
+    Path path(String name) {
+        String v = options.get(name);
+        return v == null ? null : Path.of(v);
+    }
+
+    float getFloat(String name, float dflt) {
+        String v = options.get(name);
+        return v == null ? dflt : parseFloat(name, v);
+    }
+
+    int getInt(String name, int dflt) {
+        String v = options.get(name);
+        if (v == null) return dflt;
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " " + v + ": not an integer");
+        }
+    }
+
+    long getLong(String name, long dflt) {
+        String v = options.get(name);
+        if (v == null) return dflt;
+        try {
+            return Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " " + v + ": not an integer");
+        }
+    }
+
+    static float parseFloat(String name, String v) {
+        try {
+            return Float.parseFloat(v.trim());
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " " + v + ": not a number");
+        }
+    }
+
+    /** --backend auto|cpu|cuda, or dflt when absent. */
+    Backend backend(Backend dflt) {
+        String v = options.get("backend");
+        if (v == null) return dflt;
+        return switch (v.trim().toLowerCase(Locale.ROOT)) {
+            case "auto" -> Backend.AUTO;
+            case "cpu" -> Backend.CPU;
+            case "cuda", "gpu" -> Backend.CUDA;
+            default -> throw new UsageException("--backend " + v + ": expected auto, cpu or cuda");
+        };
+    }
+
+    /** Every option and flag given, for checks against what a command accepts. */
+    Set<String> names() {
+        Set<String> s = new LinkedHashSet<>(options.keySet());
+        s.addAll(flags);
+        return s;
+    }
+
+    /** Throws a usage error for any option or flag not in allowed (help and verbose always are). */
+    void allowOnly(Collection<String> allowed, String context) {
+        for (String n : names()) {
+            if (n.equals("help") || n.equals("verbose")) continue;
+            if (!allowed.contains(n)) {
+                Set<String> sorted = new TreeSet<>(allowed);
+                throw new UsageException(context + " takes no option --" + n + (sorted.isEmpty() ? "" : "; its options: --" + String.join(", --", sorted)));
+            }
+        }
+    }
+}
