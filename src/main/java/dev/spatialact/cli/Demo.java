@@ -18,6 +18,7 @@ import dev.spatialact.Backend;
 import dev.spatialact.CudaStream;
 import dev.spatialact.DeviceTensor;
 import dev.spatialact.LeakyReLU;
+import dev.spatialact.NTDLReLU;
 import dev.spatialact.NativeOperator;
 import dev.spatialact.PReLU;
 import dev.spatialact.Shape;
@@ -25,6 +26,7 @@ import dev.spatialact.SpatialAct;
 import dev.spatialact.SpatialActException;
 import dev.spatialact.SpatialActException.Code;
 import dev.spatialact.Star;
+import dev.spatialact.TDLReLU;
 import dev.spatialact.UnaryActivation;
 import dev.spatialact.io.FReLUWeights;
 import dev.spatialact.io.Npy;
@@ -146,7 +148,7 @@ final class Demo {
         };
     }
 
-    /** The operators of the demo, in order; TD-LReLU and NTD-LReLU when their classes exist. */
+    /** The operators of the demo, in order. */
     static List<DemoOp> operators(Backend backend) {
         List<DemoOp> l = new ArrayList<>();
         l.add(new DemoOp("leaky-relu", c -> LeakyReLU.builder().alpha(LeakyReLU.DEFAULT_ALPHA).backend(backend).build(), false));
@@ -155,12 +157,8 @@ final class Demo {
         l.add(new DemoOp("frelu", c -> FReLUWeights.random(c, 3, false, 11).build(1e-5f, backend), false));
         l.add(new DemoOp("frelu-light", c -> FReLUWeights.random(c, 3, true, 12).build(1e-5f, backend), false));
         l.add(new DemoOp("star-relu", c -> Star.builder().act(Star.Act.RELU).backend(backend).build(), false));
-        // ---- Hook: TD-LReLU and NTD-LReLU, with their default parameters, once their classes exist.
-        for (String[] td : new String[][] {{"td-lrelu", "dev.spatialact.TDLReLU"}, {"ntd-lrelu", "dev.spatialact.NTDLReLU"}}) {
-            Class<?> cls = Ops.findClass(td[1]);
-            if (cls != null)
-                l.add(new DemoOp(td[0], c -> (NativeOperator) Ops.buildReflective(cls, Args.parse(new String[0]), List.of(), backend), true));
-        }
+        l.add(new DemoOp("td-lrelu", c -> TDLReLU.builder().backend(backend).build(), true));
+        l.add(new DemoOp("ntd-lrelu", c -> NTDLReLU.builder().backend(backend).build(), true));
         return l;
     }
 

@@ -1,7 +1,5 @@
 package dev.spatialact.cli;
 
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,11 +13,13 @@ import java.util.Map;
 import dev.spatialact.Backend;
 import dev.spatialact.FReLU;
 import dev.spatialact.LeakyReLU;
+import dev.spatialact.NTDLReLU;
 import dev.spatialact.PReLU;
 import dev.spatialact.Shape;
 import dev.spatialact.SpatialActException;
 import dev.spatialact.SpatialActException.Code;
 import dev.spatialact.Star;
+import dev.spatialact.TDLReLU;
 import dev.spatialact.UnaryActivation;
 import dev.spatialact.io.FReLUWeights;
 import dev.spatialact.io.Npy;
@@ -86,21 +86,64 @@ final class Ops {
                         opt("alpha", "A", "slope of --act leaky-relu (default 0.01)")),
                 Ops::star);
 
-        // ---- Extension point: TD-LReLU and NTD-LReLU --------------------------------------------
-        // These operators are being added to the library by another engineer. Until their classes
-        // exist this registers nothing; once dev.spatialact.TDLReLU / NTDLReLU exist with a static
-        // builder() whose Builder has setters named like the options below (lambda(float),
-        // iterations(int), ...) plus backend(Backend) and build(), they work here with no change.
-        // To wire one in directly instead, replace its line with a regular add(...) like leaky-relu's.
         List<Option> td = List.of(opt("alpha", "A", "leak slope in [0, 1) (default 0.01)"),
                 opt("lambda", "L", "regulariser weight >= 0 (default 0.1)"), opt("sigma", "S", "Gaussian sigma > 0 (default 1.0)"),
-                opt("radius", "R", "Gaussian radius >= 1 (default ceil(3 sigma))"), opt("iterations", "T", "iterations >= 0 (default 5)"),
-                opt("eps", "E", "gate smoothing >= 0; 0 = hard gate (default 0)"));
-        addReflective("td-lrelu", "dev.spatialact.TDLReLU", "threshold-dynamics regularised leaky ReLU", td);
+                opt("radius", "R", "Gaussian radius in [1, 32] (default ceil(3 sigma))"),
+                opt("iterations", "T", "iterations in [0, 1000] (default 5)"),
+                opt("epsilon", "E", "gate smoothing >= 0; 0 = hard gate (default 0)"));
+        add("td-lrelu", "threshold-dynamics regularised leaky ReLU (TD-LReLU)", false, td,
+                (a, s, b) -> unary(tdSettings(TDLReLU.builder(), a).backend(b).build()));
         List<Option> ntd = new ArrayList<>(td);
-        ntd.addAll(List.of(opt("search", "S", "search window radius (default 3)"), opt("patch", "P", "patch radius (default 1)"),
-                opt("h", "H", "patch-distance bandwidth > 0 (default 1.0)"), opt("knn", "K", "keep the K largest weights; 0 = all (default)")));
-        addReflective("ntd-lrelu", "dev.spatialact.NTDLReLU", "nonlocal threshold-dynamics leaky ReLU", ntd);
+        ntd.addAll(List.of(opt("search", "S", "search window radius S in [0, 7]: (2S+1)^2 neighbours (default 3)"),
+                opt("patch", "P", "patch radius P in [0, 3] (default 1)"),
+                opt("h", "H", "weight bandwidth h > 0: w = exp(-d / h^2) (default 1.0)"),
+                opt("k", "K", "keep the K largest weights (the pixel itself always); 0 = the whole window (default)"),
+                opt("guide", "G.npy", "guide tensor (N, Cg, H, W) (or (Cg, H, W), (H, W)); default: the channel mean of the input")));
+        add("ntd-lrelu", "nonlocal threshold-dynamics leaky ReLU (NTD-LReLU)", false, ntd, Ops::ntd);
+    }
+
+    /** Applies the TD options shared by td-lrelu and ntd-lrelu. */
+    private static <B extends TDLReLU.AbstractBuilder<B>> B tdSettings(B bld, Args a) {
+        if (a.has("alpha")) bld.alpha(a.getFloat("alpha", 0f));
+        if (a.has("lambda")) bld.lambda(a.getFloat("lambda", 0f));
+        if (a.has("sigma")) bld.sigma(a.getFloat("sigma", 0f));
+        if (a.has("radius")) bld.radius(a.getInt("radius", 0));
+        if (a.has("iterations")) bld.iterations(a.getInt("iterations", 0));
+        if (a.has("epsilon")) bld.epsilon(a.getFloat("epsilon", 0f));
+        return bld;
+    }
+
+    private static Op ntd(Args a, Shape s, Backend b) {
+        NTDLReLU.Builder bld = tdSettings(NTDLReLU.builder(), a);
+        if (a.has("search")) bld.search(a.getInt("search", 0));
+        if (a.has("patch")) bld.patch(a.getInt("patch", 0));
+        if (a.has("h")) bld.h(a.getFloat("h", 0f));
+        if (a.has("k")) bld.knn(a.getInt("k", 0));
+        if (!a.has("guide")) return unary(bld.backend(b).build());
+        Path gf = a.path("guide");
+        Npy.NpyArray g = Npy.read(gf);
+        long[] gs = g.shape();
+        long n = gs.length == 4 ? gs[0] : 1, cg = gs.length >= 3 ? gs[gs.length - 3] : 1;
+        if (gs.length < 2 || gs.length > 4 || n != s.n() || gs[gs.length - 2] != s.h() || gs[gs.length - 1] != s.w())
+            throw new SpatialActException(Code.INVALID_ARGUMENT, gf + ": guide shape " + g.shapeString() + " does not fit the input "
+                    + s + "; expected (" + s.n() + ", Cg, " + s.h() + ", " + s.w() + ")");
+        float[] guide = g.data();
+        NTDLReLU op = bld.guideChannels(cg).backend(b).build();
+        return new Op() {
+            public String name() {
+                return op.name();
+            }
+
+            public float[] apply(float[] x, float[] x2, Shape shape) {
+                float[] y = new float[x.length];
+                op.apply(x, guide, y, shape);
+                return y;
+            }
+
+            public void close() {
+                op.close();
+            }
+        };
     }
 
     static void add(String name, String summary, boolean twoInputs, List<Option> options, Factory factory) {
@@ -239,21 +282,6 @@ final class Ops {
         return (int) s.c();
     }
 
-    // ---- operators found by reflection (the TD-LReLU / NTD-LReLU hook) ---------------------------
-
-    /** Registers name if className exists; its options map to Builder setters of the same (camelCase) name. */
-    static void addReflective(String name, String className, String summary, List<Option> options) {
-        Class<?> cls = findClass(className);
-        if (cls == null) return;
-        add(name, summary + " (" + cls.getSimpleName() + ")", false, options, (a, s, b) -> {
-            Object op = buildReflective(cls, a, options, b);
-            if (!(op instanceof UnaryActivation u))
-                throw new SpatialActException(Code.INTERNAL, className + ".Builder.build() returned " + op.getClass().getName()
-                        + ", not a UnaryActivation");
-            return unary(u);
-        });
-    }
-
     /** The class if it is on the class path, else null. */
     static Class<?> findClass(String className) {
         try {
@@ -261,67 +289,5 @@ final class Ops {
         } catch (ClassNotFoundException | LinkageError e) {
             return null;
         }
-    }
-
-    /** cls.builder(), each given option applied to the setter of that name, backend(b), build(). */
-    static Object buildReflective(Class<?> cls, Args a, List<Option> options, Backend b) {
-        try {
-            Object builder = cls.getMethod("builder").invoke(null);
-            Class<?> bc = builder.getClass();
-            for (Option o : options) {
-                if (!a.has(o.name())) continue;
-                String method = camel(o.name());
-                Method m = setter(bc, method);
-                for (String alias : ALIASES.getOrDefault(o.name(), List.of())) if (m == null) m = setter(bc, alias);
-                if (m == null) throw new UsageException(cls.getSimpleName() + " has no parameter '" + method + "' (--" + o.name() + ")");
-                m.invoke(builder, convert(o.name(), a.get(o.name()), m.getParameterTypes()[0]));
-            }
-            Method backend = setter(bc, "backend");
-            if (backend != null) backend.invoke(builder, b);
-            return bc.getMethod("build").invoke(builder);
-        } catch (InvocationTargetException e) {
-            if (e.getCause() instanceof RuntimeException r) throw r;
-            throw new SpatialActException(Code.INTERNAL, cls.getName() + ": " + e.getCause(), e.getCause());
-        } catch (ReflectiveOperationException e) {
-            throw new SpatialActException(Code.INTERNAL, cls.getName() + " cannot be built by reflection: " + e, e);
-        }
-    }
-
-    /** Other setter names an option may have in a builder (TDLReLU's eps setter is epsilon(float)). */
-    private static final Map<String, List<String>> ALIASES = Map.of("eps", List.of("epsilon"), "iterations", List.of("t", "steps"),
-            "knn", List.of("k", "kNearest"));
-
-    private static Method setter(Class<?> bc, String name) {
-        for (Method m : bc.getMethods())
-            if (m.getName().equals(name) && m.getParameterCount() == 1) return m;
-        return null;
-    }
-
-    private static Object convert(String option, String v, Class<?> t) {
-        if (t == float.class || t == Float.class) return Args.parseFloat(option, v);
-        if (t == double.class || t == Double.class) return (double) Args.parseFloat(option, v);
-        try {
-            if (t == int.class || t == Integer.class) return Integer.parseInt(v.trim());
-            if (t == long.class || t == Long.class) return Long.parseLong(v.trim());
-        } catch (NumberFormatException e) {
-            throw new UsageException("--" + option + " " + v + ": not an integer");
-        }
-        if (t == boolean.class || t == Boolean.class) return Boolean.parseBoolean(v.trim());
-        if (t == String.class) return v;
-        throw new UsageException("--" + option + ": the builder takes a " + t.getSimpleName() + ", which the CLI cannot pass");
-    }
-
-    private static String camel(String option) {
-        StringBuilder sb = new StringBuilder();
-        boolean up = false;
-        for (char ch : option.toCharArray()) {
-            if (ch == '-') {
-                up = true;
-            } else {
-                sb.append(up ? Character.toUpperCase(ch) : ch);
-                up = false;
-            }
-        }
-        return sb.toString();
     }
 }

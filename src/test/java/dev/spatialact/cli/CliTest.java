@@ -408,7 +408,7 @@ class CliTest {
         try (LeakyReLU op = LeakyReLU.of(0.2f)) {
             assertArrayEquals(op.apply(x, SHAPE), Npy.read(out).data());
         }
-        ok("apply", "td-lrelu", "--input", s(in), "--out", s(out), "--lambda", "0.5", "--iterations", "0", "--eps", "0");
+        ok("apply", "td-lrelu", "--input", s(in), "--out", s(out), "--lambda", "0.5", "--iterations", "0", "--epsilon", "0");
         try (LeakyReLU op = LeakyReLU.of(0.01f)) {
             assertArrayEquals(op.apply(x, SHAPE), Npy.read(out).data());
         }
@@ -418,50 +418,29 @@ class CliTest {
         usage("apply", "td-lrelu", "--input", s(in), "--out", s(out), "--iterations", "x");
     }
 
-    /** A stand-in with the builder shape TD-LReLU is expected to have, for the reflective hook. */
-    public static final class FakeTD {
-        public static Builder builder() {
-            return new Builder();
-        }
-
-        public static final class Builder {
-            public float lambda = -1;
-            public int iterations = -1;
-            public Backend backend;
-
-            public Builder lambda(float v) {
-                lambda = v;
-                return this;
-            }
-
-            public Builder iterations(int v) {
-                iterations = v;
-                return this;
-            }
-
-            public Builder backend(Backend b) {
-                backend = b;
-                return this;
-            }
-
-            public Builder build() {
-                return this;
-            }
-        }
-    }
-
     @Test
-    void reflectiveHookMapsOptionsToBuilderSetters() {
-        List<Ops.Option> opts = List.of(Ops.opt("lambda", "L", ""), Ops.opt("iterations", "T", ""), Ops.opt("sigma", "S", ""));
-        FakeTD.Builder b = (FakeTD.Builder) Ops.buildReflective(FakeTD.class,
-                Args.parse(new String[] {"--lambda", "0.4", "--iterations", "7"}), opts, Backend.CPU);
-        assertEquals(0.4f, b.lambda);
-        assertEquals(7, b.iterations);
-        assertEquals(Backend.CPU, b.backend);
-        assertThrows(UsageException.class, () -> Ops.buildReflective(FakeTD.class, Args.parse(new String[] {"--sigma", "2"}), opts, Backend.CPU));
-        assertThrows(UsageException.class,
-                () -> Ops.buildReflective(FakeTD.class, Args.parse(new String[] {"--iterations", "2.5"}), opts, Backend.CPU));
-        // the table lists TD-LReLU exactly when its class exists
-        assertEquals(Ops.findClass("dev.spatialact.TDLReLU") != null, Ops.get("td-lrelu") != null);
+    void ntdLreluWithAndWithoutGuide() throws Exception {
+        float[] x = random(N, 12);
+        Path in = npy("x.npy", S4, x), out = tmp.resolve("y.npy");
+        ok("apply", "ntd-lrelu", "--input", s(in), "--out", s(out), "--search", "2", "--patch", "1", "--h", "0.5", "--k", "9");
+        float[] y1 = Npy.read(out).data();
+        try (dev.spatialact.NTDLReLU op = dev.spatialact.NTDLReLU.builder().search(2).patch(1).h(0.5f).knn(9).build()) {
+            assertArrayEquals(op.apply(x, SHAPE), y1);
+        }
+        // A guide of one channel per sample: (N, 1, H, W).
+        long[] gshape = {S4[0], 1, S4[2], S4[3]};
+        float[] g = random((int) (gshape[0] * gshape[2] * gshape[3]), 13);
+        Path gp = npy("g.npy", gshape, g);
+        ok("apply", "ntd-lrelu", "--input", s(in), "--out", s(out), "--guide", s(gp), "--iterations", "2");
+        try (dev.spatialact.NTDLReLU op = dev.spatialact.NTDLReLU.builder().iterations(2).guideChannels(1).build()) {
+            float[] y = new float[N];
+            op.apply(x, g, y, SHAPE);
+            assertArrayEquals(y, Npy.read(out).data());
+        }
+        Path bad = npy("bad.npy", new long[] {1, 1, 3, 3}, random(9, 14));
+        failure("apply", "ntd-lrelu", "--input", s(in), "--out", s(out), "--guide", s(bad));
+        failure("apply", "ntd-lrelu", "--input", s(in), "--out", s(out), "--search", "9");
     }
+
+
 }
