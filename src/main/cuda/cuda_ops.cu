@@ -85,7 +85,7 @@ int launch_ctx(const char* fn, void* stream, LaunchCtx* ctx) {
 template <class... P, class... A>
 int launch(const char* fn, void (*kernel)(P...), dim3 grid, dim3 block, const LaunchCtx& ctx, A... args) {
     kernel<<<grid, block, 0, ctx.stream>>>(args...);
-    SA_CUDA_LAUNCHED(fn, kernel);
+    SA_CUDA_LAUNCHED(fn, "kernel launch (<<<grid, block, 0, stream>>>)");
     return SA_OK;
 }
 
