@@ -24,6 +24,10 @@
 # Files: results/TAG.json (JMH -rf json), TAG.log (console), TAG.env (machine, commit, command),
 # TAG.load (load average every 5 s during the run: the machine may be shared), TAG.md
 # (summarize.py: medians, elements/s, GB/s, ratios and bars).
+#
+# On a loaded machine, two interleaved (paired) checks complement the JMH scores (not JMH):
+#   java -cp jmh/target/benchmarks.jar dev.spatialact.jmh.OverheadPaired 1x8x32x32 2
+#   java -Xmx2g -cp jmh/target/benchmarks.jar dev.spatialact.jmh.RatioPaired 1x64x256x256 2
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -71,6 +75,9 @@ CMD=(java -jar "$JAR" "${DEFAULTS[@]}" "${EXCLUDE[@]}" -rf json -rff "$OUT/$TAG.
     echo "host: $(uname -srm)"
     echo "cpu: $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs"
     echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' (src/ has uncommitted changes)')"
+    if [[ "${SKIP_BUILD:-0}" == 1 ]]; then
+        echo "SKIP_BUILD=1: benchmarks.jar (with the library inside) built $(date -Is -r "$JAR"), not from this commit necessarily"
+    fi
     echo "load before: $(cat /proc/loadavg)"
     echo "command: ${CMD[*]}"
     java -cp "$JAR" dev.spatialact.jmh.Env
