@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <new>
-#include <vector>
 
 #include "../common/sa_internal.h"
 #include "kernels.h"
@@ -99,20 +97,11 @@ struct FreluJob {
     float* y;
     sa_shape s;
     const sa_params* p;
-    int64_t row_block, row_blocks, col_blocks;
-    std::atomic<bool> oom{false};
+    int64_t row_block, row_blocks, col_block, col_blocks;
 };
 
 void frelu_task(void* ctx, int64_t t) {
-    FreluJob& j = *static_cast<FreluJob*>(ctx);
-    static thread_local std::vector<float> scratch;
-    try {
-        if (scratch.size() < (size_t)(SA_FRELU_MAX_K * kScratchStride))
-            scratch.resize((size_t)(SA_FRELU_MAX_K * kScratchStride));
-    } catch (const std::bad_alloc&) {
-        j.oom = true;
-        return;
-    }
+    const FreluJob& j = *static_cast<const FreluJob*>(ctx);
     const int64_t per_plane = j.row_blocks * j.col_blocks;
     const int64_t plane = t / per_plane, rest = t % per_plane;
     const int64_t rb = rest / j.col_blocks, cb = rest % j.col_blocks;
@@ -124,14 +113,14 @@ void frelu_task(void* ctx, int64_t t) {
     ft.w = W;
     ft.r0 = rb * j.row_block;
     ft.r1 = std::min(H, ft.r0 + j.row_block);
-    ft.c0 = cb * kColTile;
-    ft.c1 = std::min(W, ft.c0 + kColTile);
+    ft.c0 = cb * j.col_block;
+    ft.c1 = std::min(W, ft.c0 + j.col_block);
     ft.k = j.p->k;
     ft.variant = j.p->variant;
     const int64_t wlen = j.p->variant == SA_FRELU_LIGHT ? 2 * j.p->k : (int64_t)j.p->k * j.p->k;
     ft.weight = j.p->weight + c * wlen;
     ft.bias = j.p->bias ? j.p->bias[c] : 0.0f;
-    kt().frelu(ft, scratch.data());
+    kt().frelu(ft);
 }
 
 }  // namespace
@@ -210,7 +199,10 @@ int sa_cpu_frelu_forward(const float* x, float* y, sa_shape shape, const sa_para
     j.p = p;
     const int64_t planes = shape.n * shape.c, H = shape.h, W = shape.w;
     const int threads = n < kParallelMin ? 1 : pool_threads();
+    // Column tiles of at most kColTile, balanced (a wide image never leaves a sliver of a tile:
+    // the kernel's edge blocks need a tile of at least 16 + k columns).
     j.col_blocks = (W + kColTile - 1) / kColTile;
+    j.col_block = (W + j.col_blocks - 1) / j.col_blocks;
     // Whole planes per task when there are enough of them (no halo re-reads); otherwise
     // row blocks of at least 16 rows until every thread has about four tasks.
     int64_t row_block = H;
@@ -220,7 +212,7 @@ int sa_cpu_frelu_forward(const float* x, float* y, sa_shape shape, const sa_para
         row_block = std::max<int64_t>(16, (H + blocks - 1) / blocks);
     }
     // Bound a task to about 1M elements so big planes still spread over the threads.
-    const int64_t max_rows = std::max<int64_t>(16, (int64_t(1) << 20) / std::min(W, kColTile));
+    const int64_t max_rows = std::max<int64_t>(16, (int64_t(1) << 20) / j.col_block);
     row_block = std::min(row_block, max_rows);
     j.row_block = std::max<int64_t>(1, std::min(row_block, H));
     j.row_blocks = (H + j.row_block - 1) / j.row_block;
@@ -230,7 +222,6 @@ int sa_cpu_frelu_forward(const float* x, float* y, sa_shape shape, const sa_para
     } else {
         parallel_for(tasks, frelu_task, &j);
     }
-    if (j.oom) return fail(SA_ERR_OUT_OF_MEMORY, "sa_cpu_frelu_forward: could not allocate scratch rows");
     return SA_OK;
 }
 

@@ -8,10 +8,9 @@
 
 namespace sa {
 
-// Column tile of the row-based stencils: scratch rows hold at most this many columns plus
-// the halo, so scratch stays in L1/L2 whatever the image width.
+// Column tile of the row-based stencils: the K input rows of a tile stay in L1/L2 whatever
+// the image width.
 constexpr int64_t kColTile = 2048;
-constexpr int64_t kScratchStride = kColTile + 64;  // >= kColTile + 2 * max radius, padded
 
 struct FreluTask {
     const float* x;  // plane
@@ -29,8 +28,7 @@ struct KernelTable {
     void (*leaky)(const float* x, float* y, int64_t n, float alpha);
     void (*leaky_backward)(const float* x, const float* dy, float* dx, int64_t n, float alpha);
     void (*star)(const float* a, const float* b, float* y, int64_t n, int act, float alpha);
-    // scratch: at least SA_FRELU_MAX_K * kScratchStride floats
-    void (*frelu)(const FreluTask& t, float* scratch);
+    void (*frelu)(const FreluTask& t);
 };
 
 extern const KernelTable kernels_baseline;

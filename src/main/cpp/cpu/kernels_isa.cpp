@@ -47,72 +47,143 @@ void star(const float* a, const float* b, float* y, int64_t n, int act, float al
     }
 }
 
-// FReLU over one tile of one plane, in one pass. The K input rows a output row needs sit in a
-// ring of zero-padded scratch rows: every input row is copied in once (from memory, into L1),
-// the zero halo implements the padding, and the inner loop over columns has no branches.
-template <int K, bool LIGHT>
-void frelu_t(const FreluTask& t, float* scratch) {
-    constexpr int R = K / 2;
-    const int64_t W = t.w, H = t.h;
-    const int64_t c0 = t.c0, c1 = t.c1, cw = c1 - c0;
-    const int64_t stride = kScratchStride;
-    // Scratch row s holds input columns [c0 - R, c1 + R) of some row, zero outside the image.
-    auto slot = [&](int64_t q) { return scratch + ((q - (t.r0 - R)) % K) * stride; };
-    auto load = [&](int64_t q) {
-        float* d = slot(q);
-        if (q < 0 || q >= H) {
-            memset(d, 0, sizeof(float) * (size_t)(cw + 2 * R));
-            return;
-        }
-        const float* src = t.x + q * W;
-        for (int64_t j = c0 - R; j < c0; j++) d[j - (c0 - R)] = j >= 0 ? src[j] : 0.0f;
-        memcpy(d + R, src + c0, sizeof(float) * (size_t)cw);
-        for (int64_t j = c1; j < c1 + R; j++) d[j - (c0 - R)] = j < W ? src[j] : 0.0f;
-    };
-    float w[LIGHT ? 2 * K : K * K];
-    for (int i = 0; i < (LIGHT ? 2 * K : K * K); i++) w[i] = t.weight[i];
-    const float bias = t.bias;
+// A row of zeros standing in for the input rows above and below the image (zero padding).
+alignas(64) const float kZeroRow[kColTile + 2 * (SA_FRELU_MAX_K / 2) + 16] = {};
 
-    for (int64_t q = t.r0 - R; q < t.r0 + R; q++) load(q);
-    for (int64_t i = t.r0; i < t.r1; i++) {
-        load(i + R);
-        const float* rows[K];
-        for (int a = 0; a < K; a++) rows[a] = slot(i - R + a);
-        const float* __restrict xc = rows[R] + R;  // this row's own input, columns c0..c1
-        float* __restrict yr = t.y + i * W + c0;
-        if (!LIGHT) {
+// Columns of the fixed-width blocks (edges and the last, overlapping block of a row): one
+// AVX-512 vector, two AVX2 ones, four SSE ones.
+constexpr int64_t kBlock = 16;
+
+// Outputs [0, n) of one row: rp[a][q + b] is the input of row a of the window and column
+// q + b - R relative to the first output; xc the row's own input, yc its output. FIXED: n is
+// kBlock, so the loop compiles to straight vector code without an epilogue. Summation order:
+// acc = 0, a-major then b-minor, then + bias (the CUDA kernel uses the same order).
+template <int K, bool LIGHT, bool FIXED>
+inline void frelu_cols(const float* const* rp, const float* __restrict xc, float* __restrict yc, int64_t n,
+                       const float* w, float bias) {
+    constexpr int R = K / 2;
+    const int64_t cnt = FIXED ? kBlock : n;
+    if (!LIGHT) {
 #pragma omp simd
-            for (int64_t j = 0; j < cw; j++) {
-                float acc = 0.0f;
-                // Fully unrolled (GCC stops unrolling at 7x7 on its own, and then does not
-                // vectorise over j): K*K FMAs per column, the weights in registers.
+        for (int64_t q = 0; q < cnt; q++) {
+            float acc = 0.0f;
+            // Fully unrolled (GCC stops unrolling at 7x7 on its own, and then does not
+            // vectorise over columns): K*K FMAs per column, the weights in registers.
 #pragma GCC unroll 7
-                for (int a = 0; a < K; a++)
+            for (int a = 0; a < K; a++)
 #pragma GCC unroll 7
-                    for (int b = 0; b < K; b++) acc += w[a * K + b] * rows[a][j + b];
-                yr[j] = sa_max_nan(xc[j], acc + bias);
-            }
-        } else {
+                for (int b = 0; b < K; b++) acc += w[a * K + b] * rp[a][q + b];
+            yc[q] = sa_max_nan(xc[q], acc + bias);
+        }
+    } else {
 #pragma omp simd
-            for (int64_t j = 0; j < cw; j++) {
-                float hs = 0.0f, vs = 0.0f;
+        for (int64_t q = 0; q < cnt; q++) {
+            float hs = 0.0f, vs = 0.0f;
 #pragma GCC unroll 7
-                for (int b = 0; b < K; b++) hs += w[b] * rows[R][j + b];
+            for (int b = 0; b < K; b++) hs += w[b] * rp[R][q + b];
 #pragma GCC unroll 7
-                for (int a = 0; a < K; a++) vs += w[K + a] * rows[a][j + R];
-                yr[j] = sa_max_nan(xc[j], hs + vs + bias);
-            }
+            for (int a = 0; a < K; a++) vs += w[K + a] * rp[a][q + R];
+            yc[q] = sa_max_nan(xc[q], hs + vs + bias);
         }
     }
 }
 
-void frelu(const FreluTask& t, float* scratch) {
+// FReLU over one tile of one plane, in one pass: each output row reads its K input rows
+// straight from the input (they stay in L1/L2 while the rows below are processed), so x is read
+// from memory once and y written once; no copies of the interior. Rows outside the image point
+// at kZeroRow. The interior columns (window inside the image) run as one vector loop plus one
+// fixed block that overlaps its end; the R columns at each image edge run as one fixed block
+// over a small zero-padded copy of the K rows' first (last) columns. Blocks that overlap
+// recompute identical values. Tiles narrower than a block plus the halo take a scalar path.
+template <int K, bool LIGHT>
+void frelu_t(const FreluTask& t) {
+    constexpr int R = K / 2;
+    constexpr int64_t PADW = kBlock + 2 * R;
+    const int64_t W = t.w, H = t.h, c0 = t.c0, c1 = t.c1;
+    float w[LIGHT ? 2 * K : K * K];
+    for (int i = 0; i < (LIGHT ? 2 * K : K * K); i++) w[i] = t.weight[i];
+    const float bias = t.bias;
+    const int64_t j0 = c0 > R ? c0 : R;               // interior columns of this tile
+    const int64_t j1 = c1 < W - R ? c1 : W - R;
+    const bool fast = c1 - c0 >= PADW && j1 - j0 >= kBlock;
+    alignas(64) float pad[K][PADW];
+
+    for (int64_t i = t.r0; i < t.r1; i++) {
+        const float* xr = t.x + i * W;
+        float* yr = t.y + i * W;
+        const float* row[K];  // input row i + a - R, or NULL outside the image
+        for (int a = 0; a < K; a++) row[a] = (i + a - R >= 0 && i + a - R < H) ? t.x + (i + a - R) * W : nullptr;
+
+        if (!fast) {
+            for (int64_t j = c0; j < c1; j++) {
+                float acc;
+                if (!LIGHT) {
+                    acc = 0.0f;
+                    for (int a = 0; a < K; a++) {
+                        if (!row[a]) continue;
+                        for (int b = 0; b < K; b++) {
+                            int64_t jj = j + b - R;
+                            if (jj >= 0 && jj < W) acc += w[a * K + b] * row[a][jj];
+                        }
+                    }
+                    acc = acc + bias;
+                } else {
+                    float hs = 0.0f, vs = 0.0f;
+                    for (int b = 0; b < K; b++) {
+                        int64_t jj = j + b - R;
+                        if (jj >= 0 && jj < W) hs += w[b] * xr[jj];
+                    }
+                    for (int a = 0; a < K; a++)
+                        if (row[a]) vs += w[K + a] * row[a][j];
+                    acc = hs + vs + bias;
+                }
+                yr[j] = sa_max_nan(xr[j], acc);
+            }
+            continue;
+        }
+
+        // Interior: a vector loop over whole blocks, then one block ending at j1.
+        const float* rp[K];
+        for (int a = 0; a < K; a++) rp[a] = row[a] ? row[a] + (j0 - R) : kZeroRow;
+        const int64_t n = j1 - j0, nmain = n - n % kBlock;
+        frelu_cols<K, LIGHT, false>(rp, xr + j0, yr + j0, nmain, w, bias);
+        if (nmain < n) {
+            const float* rt[K];
+            for (int a = 0; a < K; a++) rt[a] = rp[a] + (n - kBlock);
+            frelu_cols<K, LIGHT, true>(rt, xr + j1 - kBlock, yr + j1 - kBlock, kBlock, w, bias);
+        }
+        // Image edges: columns [0, kBlock) and [W - kBlock, W) from zero-padded copies.
+        if (R > 0 && c0 < R) {
+            const float* pp[K];
+            for (int a = 0; a < K; a++) {
+                // pad[a][q] = input column q - R: R zeros, then the row's first kBlock + R columns.
+                memset(pad[a], 0, sizeof pad[a]);
+                if (row[a]) memcpy(pad[a] + R, row[a], sizeof(float) * (kBlock + R));
+                pp[a] = pad[a];
+            }
+            frelu_cols<K, LIGHT, true>(pp, xr, yr, kBlock, w, bias);
+        }
+        if (R > 0 && c1 > W - R) {
+            const float* pp[K];
+            const int64_t first = W - kBlock - R;  // input column of pad[a][0]
+            for (int a = 0; a < K; a++) {
+                // pad[a][q] = input column first + q: the row's last kBlock + R columns, R zeros.
+                memset(pad[a], 0, sizeof pad[a]);
+                if (row[a]) memcpy(pad[a], row[a] + first, sizeof(float) * (kBlock + R));
+                pp[a] = pad[a];
+            }
+            frelu_cols<K, LIGHT, true>(pp, xr + W - kBlock, yr + W - kBlock, kBlock, w, bias);
+        }
+    }
+}
+
+void frelu(const FreluTask& t) {
     const bool light = t.variant == SA_FRELU_LIGHT;
     switch (t.k) {
-        case 1: light ? frelu_t<1, true>(t, scratch) : frelu_t<1, false>(t, scratch); break;
-        case 3: light ? frelu_t<3, true>(t, scratch) : frelu_t<3, false>(t, scratch); break;
-        case 5: light ? frelu_t<5, true>(t, scratch) : frelu_t<5, false>(t, scratch); break;
-        case 7: light ? frelu_t<7, true>(t, scratch) : frelu_t<7, false>(t, scratch); break;
+        case 1: light ? frelu_t<1, true>(t) : frelu_t<1, false>(t); break;
+        case 3: light ? frelu_t<3, true>(t) : frelu_t<3, false>(t); break;
+        case 5: light ? frelu_t<5, true>(t) : frelu_t<5, false>(t); break;
+        case 7: light ? frelu_t<7, true>(t) : frelu_t<7, false>(t); break;
         default: break;  // rejected by check_frelu before any kernel runs
     }
 }
