@@ -43,7 +43,17 @@ int check_shape(const char* fn, sa_shape s, int64_t* numel) {
 
 int check_ptr(const char* fn, const void* p, const char* name) {
     if (!p) return fail(SA_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, name);
+    // Every pointer of the API is a float32 array (or the params struct): a misaligned one
+    // (e.g. a FloatBuffer view of a ByteBuffer at an odd position) is undefined behaviour in
+    // the kernels and a fault on the GPU.
+    if ((uintptr_t)p % alignof(float) != 0)
+        return fail(SA_ERR_INVALID_ARGUMENT, "%s: %s = %p is not aligned to 4 bytes (float32)", fn, name, p);
     return SA_OK;
+}
+
+/* As check_ptr for pointers that may be NULL (optional arrays). */
+static int check_opt_ptr(const char* fn, const void* p, const char* name) {
+    return p ? check_ptr(fn, p, name) : SA_OK;
 }
 
 int check_overlap(const char* fn, const void* a, const char* aname, const void* b, const char* bname,
@@ -76,6 +86,7 @@ int check_leaky(const char* fn, const float* x, const float* y, sa_shape s, cons
     SA_TRY(check_ptr(fn, x, "x"));
     SA_TRY(check_ptr(fn, y, "y"));
     SA_TRY(check_overlap(fn, x, "x", y, "y", *numel * 4, true));
+    SA_TRY(check_opt_ptr(fn, p->alpha_per_channel, "params.alpha_per_channel"));
     if (!p->alpha_per_channel && !finite(p->alpha))
         return fail(SA_ERR_INVALID_ARGUMENT, "%s: alpha = %g is not finite", fn, (double)p->alpha);
     return SA_OK;
@@ -93,6 +104,7 @@ int check_frelu(const char* fn, const float* x, const float* y, sa_shape s, cons
     if (p->variant != SA_FRELU_FULL && p->variant != SA_FRELU_LIGHT)
         return fail(SA_ERR_INVALID_ARGUMENT, "%s: variant = %d is neither FULL (0) nor LIGHT (1)", fn, p->variant);
     SA_TRY(check_ptr(fn, p->weight, "params.weight"));
+    SA_TRY(check_opt_ptr(fn, p->bias, "params.bias"));
     return SA_OK;
 }
 
@@ -162,9 +174,11 @@ int check_ntd(const char* fn, const float* o, const float* guide, const float* y
         return fail(SA_ERR_INVALID_ARGUMENT, "%s: guide_channels = %lld must be >= 0", fn, (long long)p->guide_channels);
     if (p->guide_channels > 0) {
         SA_TRY(check_ptr(fn, guide, "guide"));
-        int64_t gbytes = s.n * p->guide_channels * s.h * s.w * 4;
+        // Overflow test first: the product below is only defined once it has passed.
         if (p->guide_channels > INT64_MAX / 16 / (s.n * s.h * s.w))
-            return fail(SA_ERR_INVALID_ARGUMENT, "%s: guide is too large", fn);
+            return fail(SA_ERR_INVALID_ARGUMENT, "%s: guide_channels = %lld makes the guide too large", fn,
+                        (long long)p->guide_channels);
+        int64_t gbytes = s.n * p->guide_channels * s.h * s.w * 4;
         uintptr_t pg = (uintptr_t)guide, py = (uintptr_t)y;
         if (pg < py + (uintptr_t)(*numel * 4) && py < pg + (uintptr_t)gbytes)
             return fail(SA_ERR_INVALID_ARGUMENT, "%s: y overlaps guide", fn);
@@ -210,8 +224,14 @@ int sa_frelu_fold_bn(int64_t channels, const float* gamma, const float* beta, co
         return sa::fail(SA_ERR_INVALID_ARGUMENT, "%s: eps = %g must be finite and > 0", fn, (double)eps);
     const void* req[6] = {gamma, beta, running_mean, running_var, scale, shift};
     const char* names[6] = {"gamma", "beta", "running_mean", "running_var", "scale", "shift"};
-    for (int i = 0; i < 6; i++)
-        if (!req[i]) return sa::fail(SA_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn, names[i]);
+    for (int i = 0; i < 6; i++) {
+        int rc = sa::check_ptr(fn, req[i], names[i]);
+        if (rc != SA_OK) return rc;
+    }
+    if (conv_bias) {
+        int rc = sa::check_ptr(fn, conv_bias, "conv_bias");
+        if (rc != SA_OK) return rc;
+    }
     for (int64_t c = 0; c < channels; c++) {
         if (!(running_var[c] >= 0.0f))
             return sa::fail(SA_ERR_INVALID_ARGUMENT, "%s: running_var[%lld] = %g must be >= 0", fn, (long long)c,
