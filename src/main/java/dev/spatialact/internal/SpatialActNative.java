@@ -1,5 +1,6 @@
 package dev.spatialact.internal;
 
+import java.lang.ref.Reference;
 import java.nio.FloatBuffer;
 
 import org.bytedeco.javacpp.BytePointer;
@@ -21,6 +22,14 @@ import org.bytedeco.javacpp.annotation.Platform;
  * {@link FloatPointer}, direct {@link FloatBuffer} and {@code float[]} (the array overloads pin the
  * arrays with {@code GetPrimitiveArrayCritical} instead of copying them); every CUDA entry point
  * takes device addresses and the stream as {@code long}.
+ *
+ * <p>The {@code float[]} overloads of the host entry points are Java wrappers over private natives
+ * that take the shape and params as raw addresses. Inside a critical region JNI allows no other
+ * JNI call, but JavaCPP reads a {@link Pointer} argument's address and position with
+ * {@code GetLongField}, after it has pinned the arrays: {@code -Xcheck:jni} reports "Calling other
+ * JNI functions in the scope of Get/ReleasePrimitiveArrayCritical" on every such call (and a NULL
+ * shape would have returned from inside the region without releasing the arrays). The wrappers
+ * read the addresses in Java and keep both structs reachable until the call returns.
  *
  * <p>Internal: the public API in {@code dev.spatialact} validates every argument before it calls
  * here, and turns status codes into exceptions. Loading goes through {@link NativeLoader}, which
@@ -110,20 +119,44 @@ public final class SpatialActNative {
     // ---- LeakyReLU / ReLU / PReLU ----
     public static native int sa_cpu_leaky_relu_forward(@Const FloatPointer x, FloatPointer y, @ByVal sa_shape shape, @Const sa_params p);
     public static native int sa_cpu_leaky_relu_forward(@Const FloatBuffer x, FloatBuffer y, @ByVal sa_shape shape, @Const sa_params p);
+    public static int sa_cpu_leaky_relu_forward(float[] x, float[] y, sa_shape shape, sa_params p) {
+        try {
+            return sa_cpu_leaky_relu_forward(x, y, shapeAddress(shape), paramsAddress(p));
+        } finally {
+            Reference.reachabilityFence(shape);
+            Reference.reachabilityFence(p);
+        }
+    }
     @CriticalRegion
-    public static native int sa_cpu_leaky_relu_forward(@Const float[] x, float[] y, @ByVal sa_shape shape, @Const sa_params p);
+    private static native int sa_cpu_leaky_relu_forward(@Const float[] x, float[] y, @ByVal @Cast("sa_shape*") long shape, @Cast("const sa_params*") long p);
     public static native int sa_cpu_leaky_relu_backward(@Const FloatPointer x, @Const FloatPointer dy, FloatPointer dx, @ByVal sa_shape shape, @Const sa_params p);
     public static native int sa_cpu_leaky_relu_backward(@Const FloatBuffer x, @Const FloatBuffer dy, FloatBuffer dx, @ByVal sa_shape shape, @Const sa_params p);
+    public static int sa_cpu_leaky_relu_backward(float[] x, float[] dy, float[] dx, sa_shape shape, sa_params p) {
+        try {
+            return sa_cpu_leaky_relu_backward(x, dy, dx, shapeAddress(shape), paramsAddress(p));
+        } finally {
+            Reference.reachabilityFence(shape);
+            Reference.reachabilityFence(p);
+        }
+    }
     @CriticalRegion
-    public static native int sa_cpu_leaky_relu_backward(@Const float[] x, @Const float[] dy, float[] dx, @ByVal sa_shape shape, @Const sa_params p);
+    private static native int sa_cpu_leaky_relu_backward(@Const float[] x, @Const float[] dy, float[] dx, @ByVal @Cast("sa_shape*") long shape, @Cast("const sa_params*") long p);
     public static native int sa_cuda_leaky_relu_forward(@Cast("const float*") long x, @Cast("float*") long y, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
     public static native int sa_cuda_leaky_relu_backward(@Cast("const float*") long x, @Cast("const float*") long dy, @Cast("float*") long dx, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
 
     // ---- FReLU ----
     public static native int sa_cpu_frelu_forward(@Const FloatPointer x, FloatPointer y, @ByVal sa_shape shape, @Const sa_params p);
     public static native int sa_cpu_frelu_forward(@Const FloatBuffer x, FloatBuffer y, @ByVal sa_shape shape, @Const sa_params p);
+    public static int sa_cpu_frelu_forward(float[] x, float[] y, sa_shape shape, sa_params p) {
+        try {
+            return sa_cpu_frelu_forward(x, y, shapeAddress(shape), paramsAddress(p));
+        } finally {
+            Reference.reachabilityFence(shape);
+            Reference.reachabilityFence(p);
+        }
+    }
     @CriticalRegion
-    public static native int sa_cpu_frelu_forward(@Const float[] x, float[] y, @ByVal sa_shape shape, @Const sa_params p);
+    private static native int sa_cpu_frelu_forward(@Const float[] x, float[] y, @ByVal @Cast("sa_shape*") long shape, @Cast("const sa_params*") long p);
     public static native int sa_cpu_frelu_backward(@Const FloatPointer x, @Const FloatPointer dy, FloatPointer dx, @ByVal sa_shape shape, @Const sa_params p);
     public static native int sa_cuda_frelu_forward(@Cast("const float*") long x, @Cast("float*") long y, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
     public static native int sa_cuda_frelu_backward(@Cast("const float*") long x, @Cast("const float*") long dy, @Cast("float*") long dx, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
@@ -131,8 +164,16 @@ public final class SpatialActNative {
     // ---- star ----
     public static native int sa_cpu_star_forward(@Const FloatPointer a, @Const FloatPointer b, FloatPointer y, @ByVal sa_shape shape, @Const sa_params p);
     public static native int sa_cpu_star_forward(@Const FloatBuffer a, @Const FloatBuffer b, FloatBuffer y, @ByVal sa_shape shape, @Const sa_params p);
+    public static int sa_cpu_star_forward(float[] a, float[] b, float[] y, sa_shape shape, sa_params p) {
+        try {
+            return sa_cpu_star_forward(a, b, y, shapeAddress(shape), paramsAddress(p));
+        } finally {
+            Reference.reachabilityFence(shape);
+            Reference.reachabilityFence(p);
+        }
+    }
     @CriticalRegion
-    public static native int sa_cpu_star_forward(@Const float[] a, @Const float[] b, float[] y, @ByVal sa_shape shape, @Const sa_params p);
+    private static native int sa_cpu_star_forward(@Const float[] a, @Const float[] b, float[] y, @ByVal @Cast("sa_shape*") long shape, @Cast("const sa_params*") long p);
     public static native int sa_cpu_star_backward(@Const FloatPointer a, @Const FloatPointer b, @Const FloatPointer dy, FloatPointer da, FloatPointer db, @ByVal sa_shape shape, @Const sa_params p);
     public static native int sa_cuda_star_forward(@Cast("const float*") long a, @Cast("const float*") long b, @Cast("float*") long y, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
     public static native int sa_cuda_star_backward(@Cast("const float*") long a, @Cast("const float*") long b, @Cast("const float*") long dy, @Cast("float*") long da, @Cast("float*") long db, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
@@ -140,8 +181,16 @@ public final class SpatialActNative {
     // ---- TD-LReLU ----
     public static native int sa_cpu_td_lrelu_forward(@Const FloatPointer o, FloatPointer y, @ByVal sa_shape shape, @Const sa_params p);
     public static native int sa_cpu_td_lrelu_forward(@Const FloatBuffer o, FloatBuffer y, @ByVal sa_shape shape, @Const sa_params p);
+    public static int sa_cpu_td_lrelu_forward(float[] o, float[] y, sa_shape shape, sa_params p) {
+        try {
+            return sa_cpu_td_lrelu_forward(o, y, shapeAddress(shape), paramsAddress(p));
+        } finally {
+            Reference.reachabilityFence(shape);
+            Reference.reachabilityFence(p);
+        }
+    }
     @CriticalRegion
-    public static native int sa_cpu_td_lrelu_forward(@Const float[] o, float[] y, @ByVal sa_shape shape, @Const sa_params p);
+    private static native int sa_cpu_td_lrelu_forward(@Const float[] o, float[] y, @ByVal @Cast("sa_shape*") long shape, @Cast("const sa_params*") long p);
     public static native int sa_cpu_td_lrelu_backward(@Const FloatPointer o, @Const FloatPointer dy, FloatPointer dx, @ByVal sa_shape shape, @Const sa_params p);
     public static native int sa_cuda_td_lrelu_forward(@Cast("const float*") long o, @Cast("float*") long y, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
     public static native int sa_cuda_td_lrelu_backward(@Cast("const float*") long o, @Cast("const float*") long dy, @Cast("float*") long dx, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
@@ -149,11 +198,33 @@ public final class SpatialActNative {
     // ---- NTD-LReLU ----
     public static native int sa_cpu_ntd_lrelu_forward(@Const FloatPointer o, @Const FloatPointer guide, FloatPointer y, @ByVal sa_shape shape, @Const sa_params p);
     public static native int sa_cpu_ntd_lrelu_forward(@Const FloatBuffer o, @Const FloatBuffer guide, FloatBuffer y, @ByVal sa_shape shape, @Const sa_params p);
+    public static int sa_cpu_ntd_lrelu_forward(float[] o, float[] guide, float[] y, sa_shape shape, sa_params p) {
+        try {
+            return sa_cpu_ntd_lrelu_forward(o, guide, y, shapeAddress(shape), paramsAddress(p));
+        } finally {
+            Reference.reachabilityFence(shape);
+            Reference.reachabilityFence(p);
+        }
+    }
     @CriticalRegion
-    public static native int sa_cpu_ntd_lrelu_forward(@Const float[] o, @Const float[] guide, float[] y, @ByVal sa_shape shape, @Const sa_params p);
+    private static native int sa_cpu_ntd_lrelu_forward(@Const float[] o, @Const float[] guide, float[] y, @ByVal @Cast("sa_shape*") long shape, @Cast("const sa_params*") long p);
     public static native int sa_cpu_ntd_lrelu_backward(@Const FloatPointer o, @Const FloatPointer guide, @Const FloatPointer dy, FloatPointer dx, @ByVal sa_shape shape, @Const sa_params p);
     public static native int sa_cuda_ntd_lrelu_forward(@Cast("const float*") long o, @Cast("const float*") long guide, @Cast("float*") long y, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
     public static native int sa_cuda_ntd_lrelu_backward(@Cast("const float*") long o, @Cast("const float*") long guide, @Cast("const float*") long dy, @Cast("float*") long dx, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
+
+    /** Address of a shape struct (a by-value argument: it must exist). */
+    private static long shapeAddress(sa_shape s) {
+        if (s == null || s.isNull()) throw new NullPointerException("sa_shape is null");
+        if (s.position() != 0) throw new IllegalArgumentException("sa_shape has position " + s.position() + "; expected 0");
+        return s.address();
+    }
+
+    /** Address of a params struct, 0 for null (the native side reports a NULL params). */
+    private static long paramsAddress(sa_params p) {
+        if (p == null) return 0;
+        if (p.position() != 0) throw new IllegalArgumentException("sa_params has position " + p.position() + "; expected 0");
+        return p.address();
+    }
 
     /** Loads the JNI glue the JavaCPP way (from the jar or target/classes). Used by {@link NativeLoader}. */
     static void loadFromJar() {
