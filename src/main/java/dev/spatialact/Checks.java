@@ -45,6 +45,17 @@ final class Checks {
                     + s + " needs " + s.numel());
     }
 
+    /**
+     * Rejects an output that is the same array as an input of an operator that needs a separate
+     * output. The native check cannot see it when the JVM pins arrays by copying them (JNI allows
+     * that; -Xcheck:jni does it): the call would then run on two copies and write the result over
+     * the input.
+     */
+    static void distinct(float[] out, String outName, float[] in, String inName) {
+        if (out != null && out == in)
+            throw SpatialActException.invalid(outName + " aliases " + inName + " (the same array); this operator needs a separate output");
+    }
+
     static void address(long a, String name) {
         if (a == 0) throw SpatialActException.invalid(name + " is a NULL device address");
     }

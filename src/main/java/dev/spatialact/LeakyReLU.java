@@ -68,6 +68,7 @@ public final class LeakyReLU extends UnaryActivation {
         }
     }
 
+    @Override boolean allowsInPlace() { return true; }
     @Override int cpu(float[] x, float[] y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_leaky_relu_forward(x, y, s, p); }
     @Override int cpu(FloatBuffer x, FloatBuffer y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_leaky_relu_forward(x, y, s, p); }
     @Override int cpu(FloatPointer x, FloatPointer y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_leaky_relu_forward(x, y, s, p); }

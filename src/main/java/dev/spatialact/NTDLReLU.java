@@ -72,6 +72,8 @@ public final class NTDLReLU extends UnaryActivation {
         Checks.array(o, "o", shape);
         Checks.array(guide, "guide", gs);
         Checks.array(y, "y", shape);
+        Checks.distinct(y, "y", o, "o");
+        Checks.distinct(y, "y", guide, "guide");
         requireHost();
         runHost(shape, (s, p) -> SpatialActNative.sa_cpu_ntd_lrelu_forward(o, guide, y, s, p));
     }

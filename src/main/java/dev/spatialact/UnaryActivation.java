@@ -30,6 +30,11 @@ public abstract class UnaryActivation extends NativeOperator {
 
     abstract int cuda(long x, long y, sa_shape s, sa_params p, long stream);
 
+    /** True if y may be the same memory as x (in place); operators with a stencil say no. */
+    boolean allowsInPlace() {
+        return false;
+    }
+
     /** Operator-specific shape checks (e.g. the channel count of per-channel parameters). */
     void checkShape(Shape shape) {}
 
@@ -44,6 +49,7 @@ public abstract class UnaryActivation extends NativeOperator {
         checked(shape);
         Checks.array(x, "x", shape);
         Checks.array(y, "y", shape);
+        if (!allowsInPlace()) Checks.distinct(y, "y", x, "x");
         if (stagesHostData()) {
             stage(shape, x, y);
             return;
