@@ -86,7 +86,9 @@ SA_HD float sa_td_gate(float f, float alpha, float eps) {
  * for every non-NaN o, infinities included, as ReLU (sa_leaky) does; NaN stays NaN. With
  * u = sa_td_gate_hard(o, alpha) this is sa_leaky(o, alpha) bit for bit. */
 SA_HD float sa_td_out(float o, float u) {
-    return u == 0.0f ? (o != o ? o : 0.0f) : o * u;
+    const float prod = o * u;               /* computed unconditionally: loops vectorise */
+    const float relu = o != o ? o : 0.0f;
+    return u == 0.0f ? relu : prod;
 }
 
 /* 1-D Gaussian of TD-LReLU: g[k] = exp(-(k - r)^2 / (2 sigma^2)) / Z for k = 0 .. 2r, summed and

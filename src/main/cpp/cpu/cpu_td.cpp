@@ -25,6 +25,7 @@
 #include <atomic>
 #include <functional>
 #include <new>
+#include <type_traits>
 
 #include "../common/sa_internal.h"
 #include "../common/sa_math.h"
@@ -32,11 +33,16 @@
 #include "threadpool.h"
 
 #define SA_INLINE inline __attribute__((always_inline))
+// The loop functions are compiled with -fno-trapping-math: GCC then if-converts the gate's
+// selects instead of leaving the loops scalar. It changes no result (NaN and Inf keep their
+// IEEE behaviour; that would take -ffinite-math-only); only FP exception flags, which
+// nothing here reads, may differ.
+#define SA_FP __attribute__((optimize("no-trapping-math")))
 #if defined(__x86_64__) && defined(__GNUC__)
 #define SA_TD_X86 1
 #define SA_TARGET_AVX512 \
-    __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,prefer-vector-width=512")))
-#define SA_TARGET_AVX2 __attribute__((target("avx2,fma")))
+    __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,prefer-vector-width=512"))) SA_FP
+#define SA_TARGET_AVX2 __attribute__((target("avx2,fma"))) SA_FP
 #else
 #define SA_TD_X86 0
 #endif
@@ -108,6 +114,37 @@ void run_tasks(int64_t ntasks, task_fn fn, void* ctx, bool parallel) {
 }
 
 // ---------------------------------------------------------------------------------------
+// exp(x) that GCC vectorises (libm's expf is a call, which keeps a loop scalar): Cody-Waite
+// reduction and the Cephes polynomial, about 1 ulp on [-87, 88]. Below -87 it returns
+// exp(-87) = 1.6e-38 (callers only add it to 1 or test the argument first), on (88, 88.72]
+// exp(88), and above that +inf, as expf does, so that 1 / (1 + exp(-z)) is exactly 0 for
+// z < -88.72 as with expf. NaN in gives an unspecified value: callers select around it.
+SA_INLINE float vexp(float x) {
+    const bool overflow = x > 88.7228394f;
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round to nearest
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float q = 1.9875691500e-4f;
+    q = q * r + 1.3981999507e-3f;
+    q = q * r + 8.3334519073e-3f;
+    q = q * r + 4.1665795894e-2f;
+    q = q * r + 1.6666665459e-1f;
+    q = q * r + 5.0000001201e-1f;
+    q = q * r * r + r + 1.0f;
+    const int32_t e = ((int32_t)n + 127) << 23;
+    const float y = q * __builtin_bit_cast(float, e);
+    return overflow ? __builtin_inff() : y;
+}
+
+// The soft gate of sa_math.h (sa_td_gate_soft) with vexp in place of expf: the same formula,
+// within an ulp or two, and vectorisable. NaN f gives alpha.
+SA_INLINE float soft_gate_cpu(float f, float alpha, float eps) {
+    const float z = ((1.0f - alpha) * f) / eps;
+    const float sg = 1.0f / (1.0f + vexp(-z));
+    return f != f ? alpha : alpha + (1.0f - alpha) * sg;
+}
+
 // Gate helpers for vector loops. v = 1 - 2u is what the Gaussian sees.
 struct GateParams {
     float alpha, eps, vclosed;  // vclosed = 1 - 2 alpha: v of a closed hard gate
@@ -115,14 +152,42 @@ struct GateParams {
 
 template <bool SOFT>
 SA_INLINE float v_of(float f, const GateParams& gp) {
-    if (SOFT) return 1.0f - 2.0f * sa_td_gate_soft(f, gp.alpha, gp.eps);
+    if (SOFT) return 1.0f - 2.0f * soft_gate_cpu(f, gp.alpha, gp.eps);
     return f > 0.0f ? -1.0f : gp.vclosed;
 }
 
-template <bool SOFT>
+// y = sa_td_out(o, gate(f)), bit for bit, written so that GCC if-converts it under the
+// default -ftrapping-math (nested FP selects on two variables keep a loop scalar).
+SA_INLINE bool isnan_bits(float x) { return (__builtin_bit_cast(uint32_t, x) & 0x7fffffffu) > 0x7f800000u; }
+
+// RELU (hard form only) is alpha == 0, chosen outside the loops.
+template <bool SOFT, bool RELU>
 SA_INLINE float y_of(float o, float f, const GateParams& gp) {
-    const float u = SOFT ? sa_td_gate_soft(f, gp.alpha, gp.eps) : (f > 0.0f ? 1.0f : gp.alpha);
-    return sa_td_out(o, u);
+    if (SOFT) {
+        const float u = soft_gate_cpu(f, gp.alpha, gp.eps);
+        const float p = o * u;
+        const uint32_t keep = (u == 0.0f && !isnan_bits(o)) ? 0u : 0xffffffffu;  // closed: 0 (NaN kept)
+        return __builtin_bit_cast(float, __builtin_bit_cast(uint32_t, p) & keep);
+    }
+    if (RELU) {  // open: o; closed: +0, but NaN stays NaN (a NaN o always has a NaN f)
+        const uint32_t keep = ((f > 0.0f) | isnan_bits(o)) ? 0xffffffffu : 0u;
+        return __builtin_bit_cast(float, __builtin_bit_cast(uint32_t, o) & keep);
+    }
+    // o * u with u = 1 or alpha chosen on the bits: o * 1 = o exactly, o * alpha as LeakyReLU
+    // computes it. (With a float select GCC turns o * u into "open ? o : alpha * o", a
+    // branch around a multiplication that may trap, and leaves the loop scalar.)
+    const uint32_t m = f > 0.0f ? 0xffffffffu : 0u;
+    const uint32_t ub = (0x3f800000u & m) | (__builtin_bit_cast(uint32_t, gp.alpha) & ~m);
+    return o * __builtin_bit_cast(float, ub);
+}
+
+// Calls body.template operator()<RELU>() with RELU = (hard form and alpha == 0).
+template <bool SOFT, typename F>
+SA_INLINE void with_relu(const GateParams& gp, F&& body) {
+    if (!SOFT && gp.alpha == 0.0f)
+        body(std::true_type());
+    else
+        body(std::false_type());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -181,21 +246,33 @@ SA_INLINE void td_vpass(float* __restrict tmp, const float* const* rows, const f
 
 // Horizontal pass, f and the gate for one row: j in [j0, j1); tmp is indexed so that
 // tmp[j + k] is the vertical result at column j - r + k. With FINAL, writes y, else the new v.
+template <int R, bool SOFT, bool FINAL, bool RELU>
+SA_INLINE void td_hloop(float* __restrict out, const float* __restrict tmp, const float* __restrict orow,
+                        const float* g, float lambda, const GateParams& gp, int64_t j0, int64_t j1) {
+    float gg[2 * R + 1];
+    for (int k = 0; k <= 2 * R; k++) gg[k] = g[k];
+    const GateParams q = gp;
+#pragma omp simd
+    for (int64_t j = j0; j < j1; j++) {
+        float s = gg[0] * tmp[j];
+#pragma GCC unroll 17
+        for (int k = 1; k <= 2 * R; k++) s += gg[k] * tmp[j + k];
+        const float f = orow[j] - lambda * s;
+        out[j] = FINAL ? y_of<SOFT, RELU>(orow[j], f, q) : v_of<SOFT>(f, q);
+    }
+}
+
 template <int R, bool SOFT, bool FINAL>
 SA_INLINE void td_hpass(float* __restrict out, const float* __restrict tmp, const float* __restrict orow,
                         float* __restrict hs, const float* g, int r, float lambda, const GateParams& gp,
                         int64_t j0, int64_t j1) {
     if constexpr (R > 0) {
-        float gg[2 * R + 1];
-        for (int k = 0; k <= 2 * R; k++) gg[k] = g[k];
-        const GateParams q = gp;
-#pragma omp simd
-        for (int64_t j = j0; j < j1; j++) {
-            float s = gg[0] * tmp[j];
-#pragma GCC unroll 17
-            for (int k = 1; k <= 2 * R; k++) s += gg[k] * tmp[j + k];
-            const float f = orow[j] - lambda * s;
-            out[j] = FINAL ? y_of<SOFT>(orow[j], f, q) : v_of<SOFT>(f, q);
+        if constexpr (FINAL) {
+            with_relu<SOFT>(gp, [&](auto relu) {
+                td_hloop<R, SOFT, true, decltype(relu)::value>(out, tmp, orow, g, lambda, gp, j0, j1);
+            });
+        } else {
+            td_hloop<R, SOFT, false, false>(out, tmp, orow, g, lambda, gp, j0, j1);
         }
     } else {
         // Runtime radius: accumulate tap by tap into hs (a scratch row), then gate.
@@ -209,11 +286,14 @@ SA_INLINE void td_hpass(float* __restrict out, const float* __restrict tmp, cons
             for (int64_t j = j0; j < j1; j++) hs[j] += gk * tk[j];
         }
         const GateParams q = gp;
+        with_relu<SOFT>(gp, [&](auto relu) {
+            constexpr bool RELU = decltype(relu)::value;
 #pragma omp simd
-        for (int64_t j = j0; j < j1; j++) {
-            const float f = orow[j] - lambda * hs[j];
-            out[j] = FINAL ? y_of<SOFT>(orow[j], f, q) : v_of<SOFT>(f, q);
-        }
+            for (int64_t j = j0; j < j1; j++) {
+                const float f = orow[j] - lambda * hs[j];
+                out[j] = FINAL ? y_of<SOFT, RELU>(orow[j], f, q) : v_of<SOFT>(f, q);
+            }
+        });
     }
 }
 
@@ -235,7 +315,7 @@ SA_INLINE void td_tile_body(const TdTile& a, float* ws) {
     const int r = R > 0 ? R : a.r;
     const int T = a.T;
     const int64_t H = a.H, W = a.W;
-    const int64_t halo = (int64_t)T * r - 1;
+    const int64_t halo = (int64_t)T * r;
     const int64_t er0 = std::max<int64_t>(0, a.R0 - halo), er1 = std::min<int64_t>(H, a.R1 + halo);
     const int64_t ec0 = std::max<int64_t>(0, a.C0 - halo), ec1 = std::min<int64_t>(W, a.C1 + halo);
     const int64_t eh = er1 - er0, ew = ec1 - ec0;
@@ -294,46 +374,141 @@ SA_INLINE void td_tile_body(const TdTile& a, float* ws) {
     }
 }
 
+// Rows per step of the wavefront: a level computes this many rows at a time, so the 2r+B
+// rows of the level below that they read stay in L1 while each is read 2r+1 times.
+constexpr int kWaveBlock = 16;
+
+// Scratch floats of the wavefront (see td_wave_body).
+size_t td_wave_scratch(int64_t ew, int T, int r, size_t* ok) {
+    const int64_t pv = round_up(ew + 2 * r, 16);
+    size_t rows = (size_t)T * (size_t)(2 * r + kWaveBlock) + 3, total;
+    *ok = mul_ok(rows, (size_t)pv, &total);
+    return total;
+}
+
+// All T iterations over one tile as a wavefront down the rows. Iteration (level) t keeps
+// the 2r+B most recent rows of v^t in a ring (B = kWaveBlock); at step s (advancing by B)
+// level t computes rows [s - t*r, s - t*r + B), which read rows of level t-1 up to
+// s - (t-1)*r + B - 1: written earlier in the same step; the rows they overwrite in the ring
+// are below s - (t+1)*r, the oldest row level t still reads. The working set is T*(2r+B)
+// rows (about 120 KiB for T=5, r=3, W=256), so everything between reading a row of o and
+// writing the row of y stays in L1/L2. Level t covers the output rectangle grown by
+// (T - t)*r and clipped to the image, as in td_tile_body; rows of level t-1 outside the
+// image read as a zero row, columns outside it as the rings' zero margins.
+template <int R, bool SOFT>
+SA_INLINE void td_wave_body(const TdTile& a, float* ws) {
+    const int r = R > 0 ? R : a.r;
+    const int T = a.T;
+    const int B = kWaveBlock;
+    const int D = 2 * r + B;  // ring rows per level
+    const int64_t H = a.H, W = a.W;
+    const int64_t halo = (int64_t)T * r;
+    const int64_t ec0 = std::max<int64_t>(0, a.C0 - halo), ec1 = std::min<int64_t>(W, a.C1 + halo);
+    const int64_t ew = ec1 - ec0;
+    const int64_t pv = round_up(ew + 2 * r, 16);
+    float* rings = ws;                            // T levels x D rows x pv
+    float* zero = rings + (int64_t)T * D * pv;    // pv zeros
+    float* tmp = zero + pv;                       // pv
+    float* hs = tmp + pv;                         // pv, runtime radius only
+    memset(rings, 0, sizeof(float) * (size_t)(((int64_t)T * D + 1) * pv));
+    const GateParams gp = a.gp;
+    const float lambda = a.lambda;
+    const float* g = a.g;
+    // Row i of level t; column 0 is image column ec0, r zero columns on each side.
+    auto ring_row = [&](int t, int64_t i) { return rings + ((int64_t)t * D + i % D) * pv + r; };
+    auto rlo = [&](int t) { return std::max<int64_t>(0, a.R0 - (int64_t)(T - t) * r); };
+    auto rhi = [&](int t) { return std::min<int64_t>(H, a.R1 + (int64_t)(T - t) * r); };
+    auto clo = [&](int t) { return std::max<int64_t>(ec0, a.C0 - (int64_t)(T - t) * r) - ec0; };
+    auto chi = [&](int t) { return std::min<int64_t>(ec1, a.C1 + (int64_t)(T - t) * r) - ec0; };
+
+    const float* rows[2 * SA_TD_MAX_RADIUS + 1];
+    const int64_t s0 = rlo(0), s1 = rhi(0) - 1 + halo;
+    for (int64_t s = s0; s <= s1; s += B) {
+        // level 0: v^0 = 1 - 2 gate(o)
+        {
+            const int64_t c0 = clo(0), c1 = chi(0);
+            for (int64_t i = s; i < std::min<int64_t>(s + B, rhi(0)); i++)
+                td_init_row<SOFT>(ring_row(0, i) + c0, a.o + i * W + ec0 + c0, c1 - c0, gp);
+        }
+        for (int t = 1; t <= T; t++) {
+            const int64_t b0 = s - (int64_t)t * r;
+            if (b0 + B <= rlo(t)) break;  // later levels are further behind
+            const int64_t i0 = std::max(b0, rlo(t)), i1 = std::min(b0 + B, rhi(t));
+            const float* lvl = rings + (int64_t)(t - 1) * D * pv;
+            const int64_t c0 = clo(t), c1 = chi(t);
+            for (int64_t i = i0; i < i1; i++) {
+                // rows i - r .. i + r of level t - 1: consecutive ring slots from slot(i - r)
+                int slot = (int)((i - r + D) % D);  // i - r >= -r > -D
+                for (int k = 0; k <= 2 * r; k++) {
+                    const int64_t q = i - r + k;
+                    rows[k] = (q >= 0 && q < H) ? lvl + (int64_t)slot * pv : zero;
+                    slot = slot + 1 == D ? 0 : slot + 1;
+                }
+                td_vpass<R>(tmp, rows, g, r, c0, c1 + 2 * r);
+                const float* orow = a.o + i * W + ec0;
+                if (t == T)
+                    td_hpass<R, SOFT, true>(a.y + i * W + ec0, tmp, orow, hs, g, r, lambda, gp, c0, c1);
+                else
+                    td_hpass<R, SOFT, false>(ring_row(t, i), tmp, orow, hs, g, r, lambda, gp, c0, c1);
+            }
+        }
+    }
+}
+
 typedef void (*TdTileFn)(const TdTile&, float*);
 
-template <int R, bool SOFT>
-void td_tile_base(const TdTile& a, float* ws) {
-    td_tile_body<R, SOFT>(a, ws);
+template <int R, bool SOFT, bool WAVE>
+SA_FP void td_tile_base(const TdTile& a, float* ws) {
+    if (WAVE)
+        td_wave_body<R, SOFT>(a, ws);
+    else
+        td_tile_body<R, SOFT>(a, ws);
 }
 #if SA_TD_X86
-template <int R, bool SOFT>
+template <int R, bool SOFT, bool WAVE>
 SA_TARGET_AVX2 void td_tile_avx2(const TdTile& a, float* ws) {
-    td_tile_body<R, SOFT>(a, ws);
+    if (WAVE)
+        td_wave_body<R, SOFT>(a, ws);
+    else
+        td_tile_body<R, SOFT>(a, ws);
 }
-template <int R, bool SOFT>
+template <int R, bool SOFT, bool WAVE>
 SA_TARGET_AVX512 void td_tile_avx512(const TdTile& a, float* ws) {
-    td_tile_body<R, SOFT>(a, ws);
+    if (WAVE)
+        td_wave_body<R, SOFT>(a, ws);
+    else
+        td_tile_body<R, SOFT>(a, ws);
 }
 #endif
 
-template <int R, bool SOFT>
+template <int R, bool SOFT, bool WAVE>
 TdTileFn td_pick_isa(int isa) {
 #if SA_TD_X86
-    if (isa == SA_ISA_AVX512) return td_tile_avx512<R, SOFT>;
-    if (isa == SA_ISA_AVX2) return td_tile_avx2<R, SOFT>;
+    if (isa == SA_ISA_AVX512) return td_tile_avx512<R, SOFT, WAVE>;
+    if (isa == SA_ISA_AVX2) return td_tile_avx2<R, SOFT, WAVE>;
 #endif
     (void)isa;
-    return td_tile_base<R, SOFT>;
+    return td_tile_base<R, SOFT, WAVE>;
 }
 
-template <bool SOFT>
-TdTileFn td_pick(int r, int isa) {
+template <bool SOFT, bool WAVE>
+TdTileFn td_pick_r(int r, int isa) {
     switch (r) {
-        case 1: return td_pick_isa<1, SOFT>(isa);
-        case 2: return td_pick_isa<2, SOFT>(isa);
-        case 3: return td_pick_isa<3, SOFT>(isa);
-        case 4: return td_pick_isa<4, SOFT>(isa);
-        case 5: return td_pick_isa<5, SOFT>(isa);
-        case 6: return td_pick_isa<6, SOFT>(isa);
-        case 7: return td_pick_isa<7, SOFT>(isa);
-        case 8: return td_pick_isa<8, SOFT>(isa);
-        default: return td_pick_isa<0, SOFT>(isa);
+        case 1: return td_pick_isa<1, SOFT, WAVE>(isa);
+        case 2: return td_pick_isa<2, SOFT, WAVE>(isa);
+        case 3: return td_pick_isa<3, SOFT, WAVE>(isa);
+        case 4: return td_pick_isa<4, SOFT, WAVE>(isa);
+        case 5: return td_pick_isa<5, SOFT, WAVE>(isa);
+        case 6: return td_pick_isa<6, SOFT, WAVE>(isa);
+        case 7: return td_pick_isa<7, SOFT, WAVE>(isa);
+        case 8: return td_pick_isa<8, SOFT, WAVE>(isa);
+        default: return td_pick_isa<0, SOFT, WAVE>(isa);
     }
+}
+
+TdTileFn td_pick(bool soft, bool wave, int r, int isa) {
+    if (soft) return wave ? td_pick_r<true, true>(r, isa) : td_pick_r<true, false>(r, isa);
+    return wave ? td_pick_r<false, true>(r, isa) : td_pick_r<false, false>(r, isa);
 }
 
 struct TdJob {
@@ -345,6 +520,7 @@ struct TdJob {
     float lambda;
     GateParams gp;
     float g[2 * SA_TD_MAX_RADIUS + 1];
+    bool wave;  // wavefront (td_wave_body) or whole-tile buffer (td_tile_body)
     TdTileFn fn;
     std::atomic<bool> oom{false};
 };
@@ -373,7 +549,7 @@ void td_task(void* ctx, int64_t t) {
     const int64_t eh = std::min(j.H, a.R1 + halo) - std::max<int64_t>(0, a.R0 - halo);
     const int64_t ew = std::min(j.W, a.C1 + halo) - std::max<int64_t>(0, a.C0 - halo);
     size_t ok;
-    size_t need = td_tile_scratch(eh, ew, j.r, &ok);
+    size_t need = j.wave ? td_wave_scratch(ew, j.T, j.r, &ok) : td_tile_scratch(eh, ew, j.r, &ok);
     Scratch s;
     if (!ok || !s.get(need)) {
         j.oom = true;
@@ -382,14 +558,29 @@ void td_task(void* ctx, int64_t t) {
     j.fn(a, s.p);
 }
 
-// Tiles: whole planes while the extended buffer fits in about half of a core's L2; else
-// tiles whose halo costs at most about 2x, and enough tasks for every thread.
+// Wavefront when its rings (T * (2r+B) rows) fit in about half of a core's L2, over whole
+// planes or, for wide planes, column tiles at least as wide as the halo. Otherwise (many
+// iterations times a large radius) a whole-tile v buffer: whole planes while that fits in
+// about a third of L2, else tiles whose halo costs at most about 2x. Then enough row
+// blocks (each with its own halo) that every thread has work.
 void td_plan(TdJob& j, int64_t planes, int threads) {
     const int64_t H = j.H, W = j.W;
     const int64_t halo = (int64_t)j.T * j.r;
-    const int64_t budget = 160 * 1024;  // floats of the v buffer, ~640 KiB
+    const int64_t wave_budget = 256 * 1024;  // floats of the rings, ~1 MiB
+    const int64_t levels = (int64_t)j.T * (2 * j.r + kWaveBlock) + 3;
+    const int64_t budget = 160 * 1024;  // floats of the whole-tile v buffer, ~640 KiB
     int64_t TH = H, TW = W;
-    if (H * W > budget) {
+    j.wave = false;
+    if (levels * (W + 2 * j.r + 16) <= wave_budget) {
+        j.wave = true;
+    } else {
+        const int64_t tw = wave_budget / levels - 2 * halo - 2 * j.r - 16;
+        if (tw >= std::max<int64_t>(64, halo)) {
+            j.wave = true;
+            TW = std::min(W, tw / 16 * 16);
+        }
+    }
+    if (!j.wave && H * W > budget) {
         TW = W <= 1024 ? W : std::min<int64_t>(W, std::max<int64_t>(256, round_up(2 * halo, 64)));
         const int64_t ew = std::min<int64_t>(W, TW + 2 * halo);
         TH = std::max<int64_t>(budget / ew - 2 * halo, std::max<int64_t>(16, halo));
@@ -419,10 +610,12 @@ struct PointJob {
 };
 constexpr int64_t kPointChunk = 1 << 15;
 
-void soft_point_task(void* ctx, int64_t t) {
+SA_FP void soft_point_task(void* ctx, int64_t t) {
     const PointJob& j = *static_cast<const PointJob*>(ctx);
     const int64_t b = t * kPointChunk, e = std::min(j.n, b + kPointChunk);
-    for (int64_t i = b; i < e; i++) j.y[i] = y_of<true>(j.o[i], j.o[i], j.gp);
+    const GateParams gp = j.gp;
+#pragma omp simd
+    for (int64_t i = b; i < e; i++) j.y[i] = y_of<true, false>(j.o[i], j.o[i], gp);
 }
 
 int td_pointwise(const char* fn, const float* o, float* y, sa_shape shape, int64_t n, const sa_params* p) {
@@ -499,7 +692,7 @@ void ntd_guide_task(void* ctx, int64_t task) {
 // (W + 2P) for the squared differences and (rows + 2P) x W for the horizontal sums.
 constexpr int64_t kNtdWeightRows = 8;
 
-void ntd_weights_rows(NtdJob& j, int64_t i0, int64_t i1, float* E, float* Hs) {
+SA_FP void ntd_weights_rows(NtdJob& j, int64_t i0, int64_t i1, float* E, float* Hs) {
     const int64_t H = j.H, W = j.W, Cg = j.Cg;
     const int S = j.S, P = j.P, K = ntd_K(S), pad = P + S;
     const int64_t We = W + 2 * P, re = (i1 - i0) + 2 * P;
@@ -556,13 +749,18 @@ void ntd_weights_rows(NtdJob& j, int64_t i0, int64_t i1, float* E, float* Hs) {
 #pragma omp simd
                     for (int64_t x = 0; x < W; x++) w[x] += ha[x];
                 }
-                const bool row_in = i + dy >= 0 && i + dy < H;
+                if (i + dy < 0 || i + dy >= H) {  // y outside the image: no weight
+                    memset(w, 0, sizeof(float) * (size_t)W);
+                    continue;
+                }
                 const int64_t x0 = std::max<int64_t>(0, -dx), x1 = std::min<int64_t>(W, W - dx);
+#pragma omp simd
                 for (int64_t x = 0; x < W; x++) {
                     const float d = w[x] * scale;
-                    const bool in = row_in && x >= x0 && x < x1;
+                    const bool in = x >= x0 && x < x1;
                     // NaN distance (a NaN or infinite guide value): the pair is dissimilar.
-                    w[x] = (in && d == d) ? expf(-d) : 0.0f;
+                    // Beyond d = 87 the weight (< 1.7e-38) is taken as 0.
+                    w[x] = (in && d < 87.0f) ? vexp(-d) : 0.0f;
                 }
             }
         }
@@ -584,48 +782,51 @@ void ntd_weights_task(void* ctx, int64_t task) {
 }
 
 // k-nearest truncation and normalisation of one image row.
-void ntd_normalise_task(void* ctx, int64_t i) {
+SA_FP void ntd_normalise_task(void* ctx, int64_t i) {
     NtdJob& j = *static_cast<NtdJob*>(ctx);
     const int64_t W = j.W;
     const int K = ntd_K(j.S), self = K / 2;
     float* base = j.wt + i * K * W;
-    if (j.knn > 0 && j.knn < K) {
-        const int need = j.knn - 1;  // besides x itself
-        float vals[ntd_K(SA_NTD_MAX_SEARCH)];
-        for (int64_t x = 0; x < W; x++) {
-            int cnt = 0;
-            for (int k = 0; k < K; k++)
-                if (k != self) vals[cnt++] = base[k * W + x];
-            if (need == 0) {
-                for (int k = 0; k < K; k++)
-                    if (k != self) base[k * W + x] = 0.0f;
-                continue;
-            }
-            std::nth_element(vals, vals + (need - 1), vals + cnt, std::greater<float>());
-            const float tau = vals[need - 1];
-            int gt = 0;
-            for (int k = 0; k < K; k++)
-                if (k != self && base[k * W + x] > tau) gt++;
-            int eq_left = need - gt;  // ties at tau: lowest raster index (= lowest k) first
-            for (int k = 0; k < K; k++) {
-                if (k == self) continue;
-                float& w = base[k * W + x];
-                if (w > tau) continue;
-                if (w == tau && eq_left > 0) {
-                    eq_left--;
-                    continue;
-                }
-                w = 0.0f;
-            }
-        }
-    }
-    // sum over the window (self weight 1 keeps it >= 1), then divide.
+    const bool knn = j.knn > 0 && j.knn < K;
     Scratch s;
-    if (!s.get((size_t)W)) {
+    if (!s.get((size_t)W * (knn ? (size_t)K + 1 : 1))) {
         j.oom = true;
         return;
     }
     float* sum = s.p;
+    if (knn) {
+        // Rank of candidate k at x: how many other candidates beat it, a candidate k2 beating
+        // k when w[k2] > w[k], or w[k2] == w[k] and k2 < k (lower raster index: y = x +
+        // offset(k), and k runs in raster order of the offsets). Keep the knn-1 best; x itself
+        // (k = self, weight 1) is always kept and not ranked. Ranks first, then zeroing.
+        const float need = (float)(j.knn - 1);
+        float* rank = s.p + W;  // K x W, float counts (exact up to 2^24)
+        for (int k = 0; k < K; k++) {
+            if (k == self) continue;
+            float* rk = rank + k * W;
+            const float* wk = base + k * W;
+            memset(rk, 0, sizeof(float) * (size_t)W);
+            for (int k2 = 0; k2 < K; k2++) {
+                if (k2 == self || k2 == k) continue;
+                const float* w2 = base + k2 * W;
+                if (k2 < k) {
+#pragma omp simd
+                    for (int64_t x = 0; x < W; x++) rk[x] += w2[x] >= wk[x] ? 1.0f : 0.0f;
+                } else {
+#pragma omp simd
+                    for (int64_t x = 0; x < W; x++) rk[x] += w2[x] > wk[x] ? 1.0f : 0.0f;
+                }
+            }
+        }
+        for (int k = 0; k < K; k++) {
+            if (k == self) continue;
+            float* wk = base + k * W;
+            const float* rk = rank + k * W;
+#pragma omp simd
+            for (int64_t x = 0; x < W; x++) wk[x] = rk[x] < need ? wk[x] : 0.0f;
+        }
+    }
+    // sum over the window (self weight 1 keeps it >= 1), then divide.
     memcpy(sum, base, sizeof(float) * (size_t)W);
     for (int k = 1; k < K; k++) {
         const float* w = base + k * W;
@@ -640,7 +841,7 @@ void ntd_normalise_task(void* ctx, int64_t i) {
 }
 
 // v^0 of one (channel, row) of the current sample, and the zero ring of both v buffers.
-void ntd_init_task(void* ctx, int64_t task) {
+SA_FP void ntd_init_task(void* ctx, int64_t task) {
     NtdJob& j = *static_cast<NtdJob*>(ctx);
     const int64_t H = j.H, W = j.W, S = j.S;
     const int64_t c = task / j.Hv, pi = task % j.Hv;  // padded row
@@ -671,11 +872,13 @@ SA_INLINE void ntd_iter_body(NtdJob& j, int64_t i0, int64_t i1, float* acc) {
     const bool final_it = j.t == j.T;
     const float lambda = j.lambda;
     const GateParams gp = j.gp;
-    for (int64_t c = 0; c < j.C; c++) {
-        const float* vsrc = j.va + c * j.Hv * pvv;
-        float* vdst = j.vb + c * j.Hv * pvv;
-        for (int64_t i = i0; i < i1; i++) {
-            const float* wrow = j.wt + i * K * W;
+    // Rows outer, channels inner: the row's K weight rows stay in L1/L2 while every channel
+    // uses them; the 2S+1 v rows of each channel around row i stay in L2 from the row before.
+    for (int64_t i = i0; i < i1; i++) {
+        const float* wrow = j.wt + i * K * W;
+        for (int64_t c = 0; c < j.C; c++) {
+            const float* vsrc = j.va + c * j.Hv * pvv;
+            float* vdst = j.vb + c * j.Hv * pvv;
             const float* vc = vsrc + (i + S) * pvv + S;  // centre: v(i, 0)
             for (int dy = 0; dy < D; dy++) {
                 const float* vr = vc + (int64_t)(dy - S) * pvv - S;  // v(i + dy - S, x - S)
@@ -692,11 +895,14 @@ SA_INLINE void ntd_iter_body(NtdJob& j, int64_t i0, int64_t i1, float* acc) {
             const float* orow = j.o + ((j.n * j.C + c) * H + i) * W;
             if (final_it) {
                 float* yrow = j.y + ((j.n * j.C + c) * H + i) * W;
+                with_relu<SOFT>(gp, [&](auto relu) {
+                    constexpr bool RELU = decltype(relu)::value;
 #pragma omp simd
-                for (int64_t x = 0; x < W; x++) {
-                    const float f = orow[x] - lambda * acc[x];
-                    yrow[x] = y_of<SOFT>(orow[x], f, gp);
-                }
+                    for (int64_t x = 0; x < W; x++) {
+                        const float f = orow[x] - lambda * acc[x];
+                        yrow[x] = y_of<SOFT, RELU>(orow[x], f, gp);
+                    }
+                });
             } else {
                 float* vd = vdst + (i + S) * pvv + S;
 #pragma omp simd
@@ -712,7 +918,7 @@ SA_INLINE void ntd_iter_body(NtdJob& j, int64_t i0, int64_t i1, float* acc) {
 typedef void (*NtdIterFn)(NtdJob&, int64_t, int64_t, float*);
 
 template <int S, bool SOFT>
-void ntd_iter_base(NtdJob& j, int64_t i0, int64_t i1, float* acc) {
+SA_FP void ntd_iter_base(NtdJob& j, int64_t i0, int64_t i1, float* acc) {
     ntd_iter_body<S, SOFT>(j, i0, i1, acc);
 }
 #if SA_TD_X86
@@ -795,11 +1001,10 @@ int sa_cpu_td_lrelu_forward(const float* o, float* y, sa_shape shape, const sa_p
     j.gp = {p->alpha, p->eps, 1.0f - 2.0f * p->alpha};
     sa_td_gaussian(p->sigma, r, j.g);
     const bool soft = p->eps > 0.0f;
-    const int isa = sa_cpu_isa();
-    j.fn = soft ? td_pick<true>(r, isa) : td_pick<false>(r, isa);
     const int threads = n < kParallelMin ? 1 : pool_threads();
     const int64_t planes = shape.n * shape.c;
     td_plan(j, planes, threads);
+    j.fn = td_pick(soft, j.wave, r, sa_cpu_isa());
     const int64_t tasks = planes * j.row_tiles * j.col_tiles;
     run_tasks(tasks, td_task, &j, threads > 1);
     if (j.oom) return fail(SA_ERR_OUT_OF_MEMORY, "%s: could not allocate the tile workspace", fn);
