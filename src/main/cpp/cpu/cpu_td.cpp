@@ -32,12 +32,14 @@
 #include "spatialact/spatialact.h"
 #include "threadpool.h"
 
-#define SA_INLINE inline __attribute__((always_inline))
 // The loop functions are compiled with -fno-trapping-math: GCC then if-converts the gate's
 // selects instead of leaving the loops scalar. It changes no result (NaN and Inf keep their
 // IEEE behaviour; that would take -ffinite-math-only); only FP exception flags, which
-// nothing here reads, may differ.
+// nothing here reads, may differ. The attribute must sit on the function that holds the loop
+// (an always_inline helper keeps its own flags when inlined), hence on SA_INLINE as well, and
+// the loops are never written inside lambdas (which cannot carry it).
 #define SA_FP __attribute__((optimize("no-trapping-math")))
+#define SA_INLINE inline __attribute__((always_inline, optimize("no-trapping-math")))
 #if defined(__x86_64__) && defined(__GNUC__)
 #define SA_TD_X86 1
 #define SA_TARGET_AVX512 \
@@ -121,6 +123,7 @@ void run_tasks(int64_t ntasks, task_fn fn, void* ctx, bool parallel) {
 // z < -88.72 as with expf. NaN in gives an unspecified value: callers select around it.
 SA_INLINE float vexp(float x) {
     const bool overflow = x > 88.7228394f;
+    x = x != x ? 0.0f : x;  // NaN: any finite value (the caller selects around it)
     x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
     const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  // round to nearest
     float r = x - n * 0.693359375f;
@@ -132,27 +135,40 @@ SA_INLINE float vexp(float x) {
     q = q * r + 1.6666665459e-1f;
     q = q * r + 5.0000001201e-1f;
     q = q * r * r + r + 1.0f;
-    const int32_t e = ((int32_t)n + 127) << 23;
+    const uint32_t e = (uint32_t)((int32_t)n + 127) << 23;  // n in [-126, 127]
     const float y = q * __builtin_bit_cast(float, e);
     return overflow ? __builtin_inff() : y;
 }
 
-// The soft gate of sa_math.h (sa_td_gate_soft) with vexp in place of expf: the same formula,
-// within an ulp or two, and vectorisable. NaN f gives alpha.
-SA_INLINE float soft_gate_cpu(float f, float alpha, float eps) {
-    const float z = ((1.0f - alpha) * f) / eps;
-    const float sg = 1.0f / (1.0f + vexp(-z));
-    return f != f ? alpha : alpha + (1.0f - alpha) * sg;
-}
-
-// Gate helpers for vector loops. v = 1 - 2u is what the Gaussian sees.
+// Gate parameters for the vector loops. v = 1 - 2u is what the Gaussian sees.
 struct GateParams {
     float alpha, eps, vclosed;  // vclosed = 1 - 2 alpha: v of a closed hard gate
+    float kz;                   // soft: (1 - alpha) / eps, capped at 1e30 (see make_gate)
 };
+
+GateParams make_gate(const sa_params* p) {
+    GateParams g;
+    g.alpha = p->alpha;
+    g.eps = p->eps;
+    g.vclosed = 1.0f - 2.0f * p->alpha;
+    // z = f * kz instead of ((1 - alpha) f) / eps: a multiplication, not a division, per gate
+    // (within an ulp of z). The cap keeps kz finite for eps below ~1e-30, where the sigmoid is
+    // a step anyway; 0 * kz stays 0, so sigmoid(0) = 1/2 as in the formula.
+    const double k = p->eps > 0.0f ? (1.0 - (double)p->alpha) / (double)p->eps : 0.0;
+    g.kz = (float)(k < 1e30 ? k : 1e30);
+    return g;
+}
+
+// The soft gate of sa_math.h (sa_td_gate_soft) with vexp in place of expf and z = f * kz: the
+// same formula within an ulp or two, and vectorisable. NaN f gives alpha.
+SA_INLINE float soft_gate_cpu(float f, const GateParams& gp) {
+    const float sg = 1.0f / (1.0f + vexp(-(f * gp.kz)));
+    return f != f ? gp.alpha : gp.alpha + (1.0f - gp.alpha) * sg;
+}
 
 template <bool SOFT>
 SA_INLINE float v_of(float f, const GateParams& gp) {
-    if (SOFT) return 1.0f - 2.0f * soft_gate_cpu(f, gp.alpha, gp.eps);
+    if (SOFT) return 1.0f - 2.0f * soft_gate_cpu(f, gp);
     return f > 0.0f ? -1.0f : gp.vclosed;
 }
 
@@ -164,7 +180,7 @@ SA_INLINE bool isnan_bits(float x) { return (__builtin_bit_cast(uint32_t, x) & 0
 template <bool SOFT, bool RELU>
 SA_INLINE float y_of(float o, float f, const GateParams& gp) {
     if (SOFT) {
-        const float u = soft_gate_cpu(f, gp.alpha, gp.eps);
+        const float u = soft_gate_cpu(f, gp);
         const float p = o * u;
         const uint32_t keep = (u == 0.0f && !isnan_bits(o)) ? 0u : 0xffffffffu;  // closed: 0 (NaN kept)
         return __builtin_bit_cast(float, __builtin_bit_cast(uint32_t, p) & keep);
@@ -207,7 +223,7 @@ struct TdTile {
 size_t td_tile_scratch(int64_t eh, int64_t ew, int r, size_t* ok) {
     const int64_t pv = round_up(ew + 2 * r, 16);
     // V: eh + 2r rows; tmp: 1; ring: r + 1; hs (runtime radius only): 1.
-    size_t rows = (size_t)(eh + 2 * r) + 1 + (size_t)(r + 1) + 1, total;
+    size_t rows = (size_t)(eh + 2 * r) + 1 + (size_t)(r + 1) + 1, total = 0;
     *ok = mul_ok(rows, (size_t)pv, &total);
     return total;
 }
@@ -262,6 +278,18 @@ SA_INLINE void td_hloop(float* __restrict out, const float* __restrict tmp, cons
     }
 }
 
+// out = gate of f = o - lambda * s over [j0, j1): the new v, or y with FINAL.
+template <bool SOFT, bool FINAL, bool RELU>
+SA_INLINE void td_gate_loop(float* __restrict out, const float* __restrict s, const float* __restrict orow,
+                            float lambda, const GateParams& gp, int64_t j0, int64_t j1) {
+    const GateParams q = gp;
+#pragma omp simd
+    for (int64_t j = j0; j < j1; j++) {
+        const float f = orow[j] - lambda * s[j];
+        out[j] = FINAL ? y_of<SOFT, RELU>(orow[j], f, q) : v_of<SOFT>(f, q);
+    }
+}
+
 template <int R, bool SOFT, bool FINAL>
 SA_INLINE void td_hpass(float* __restrict out, const float* __restrict tmp, const float* __restrict orow,
                         float* __restrict hs, const float* g, int r, float lambda, const GateParams& gp,
@@ -285,14 +313,8 @@ SA_INLINE void td_hpass(float* __restrict out, const float* __restrict tmp, cons
 #pragma omp simd
             for (int64_t j = j0; j < j1; j++) hs[j] += gk * tk[j];
         }
-        const GateParams q = gp;
         with_relu<SOFT>(gp, [&](auto relu) {
-            constexpr bool RELU = decltype(relu)::value;
-#pragma omp simd
-            for (int64_t j = j0; j < j1; j++) {
-                const float f = orow[j] - lambda * hs[j];
-                out[j] = FINAL ? y_of<SOFT, RELU>(orow[j], f, q) : v_of<SOFT>(f, q);
-            }
+            td_gate_loop<SOFT, FINAL, decltype(relu)::value>(out, hs, orow, lambda, gp, j0, j1);
         });
     }
 }
@@ -381,7 +403,7 @@ constexpr int kWaveBlock = 16;
 // Scratch floats of the wavefront (see td_wave_body).
 size_t td_wave_scratch(int64_t ew, int T, int r, size_t* ok) {
     const int64_t pv = round_up(ew + 2 * r, 16);
-    size_t rows = (size_t)T * (size_t)(2 * r + kWaveBlock) + 3, total;
+    size_t rows = (size_t)T * (size_t)(2 * r + kWaveBlock) + 3, total = 0;
     *ok = mul_ok(rows, (size_t)pv, &total);
     return total;
 }
@@ -625,7 +647,7 @@ int td_pointwise(const char* fn, const float* o, float* y, sa_shape shape, int64
         (void)fn;
         return sa_cpu_leaky_relu_forward(o, y, shape, &q);
     }
-    PointJob j{o, y, n, {p->alpha, p->eps, 1.0f - 2.0f * p->alpha}};
+    PointJob j{o, y, n, make_gate(p)};
     run_tasks((n + kPointChunk - 1) / kPointChunk, soft_point_task, &j, n >= kParallelMin);
     return SA_OK;
 }
@@ -896,12 +918,7 @@ SA_INLINE void ntd_iter_body(NtdJob& j, int64_t i0, int64_t i1, float* acc) {
             if (final_it) {
                 float* yrow = j.y + ((j.n * j.C + c) * H + i) * W;
                 with_relu<SOFT>(gp, [&](auto relu) {
-                    constexpr bool RELU = decltype(relu)::value;
-#pragma omp simd
-                    for (int64_t x = 0; x < W; x++) {
-                        const float f = orow[x] - lambda * acc[x];
-                        yrow[x] = y_of<SOFT, RELU>(orow[x], f, gp);
-                    }
+                    td_gate_loop<SOFT, true, decltype(relu)::value>(yrow, acc, orow, lambda, gp, 0, W);
                 });
             } else {
                 float* vd = vdst + (i + S) * pvv + S;
@@ -998,7 +1015,7 @@ int sa_cpu_td_lrelu_forward(const float* o, float* y, sa_shape shape, const sa_p
     j.T = p->iterations;
     j.r = r;
     j.lambda = p->lambda;
-    j.gp = {p->alpha, p->eps, 1.0f - 2.0f * p->alpha};
+    j.gp = make_gate(p);
     sa_td_gaussian(p->sigma, r, j.g);
     const bool soft = p->eps > 0.0f;
     const int threads = n < kParallelMin ? 1 : pool_threads();
@@ -1037,7 +1054,7 @@ int sa_cpu_ntd_lrelu_forward(const float* o, const float* guide, float* y, sa_sh
     j.knn = p->knn;
     j.h = p->h;
     j.lambda = p->lambda;
-    j.gp = {p->alpha, p->eps, 1.0f - 2.0f * p->alpha};
+    j.gp = make_gate(p);
     j.isa = sa_cpu_isa();
     const int K = ntd_K(j.S);
     const int64_t pad = j.P + j.S;
