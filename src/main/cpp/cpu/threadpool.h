@@ -11,8 +11,9 @@ namespace sa {
 
 typedef void (*task_fn)(void* ctx, int64_t task);
 
-// Runs fn(ctx, t) for t in [0, ntasks), on the pool and the calling thread. Returns false if
-// a task could not run because an allocation failed (the kernels report it as out of memory).
+// Runs fn(ctx, t) for t in [0, ntasks), on the pool and the calling thread, and returns when
+// all have run. Tasks must not throw; a task that cannot allocate records it in its context
+// and the entry point reports SA_ERR_OUT_OF_MEMORY.
 void parallel_for(int64_t ntasks, task_fn fn, void* ctx);
 
 int pool_threads();            // threads a call may use, the caller included
