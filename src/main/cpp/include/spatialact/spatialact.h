@@ -9,7 +9,9 @@
  *  - every function returns an sa_status code; SA_OK is 0. On failure the message of the
  *    failing call is kept per thread and read with sa_last_error();
  *  - native code never aborts or exits: every failure, CUDA's included, is a status code;
- *  - validation happens before any write: a failing call leaves the output untouched;
+ *  - validation happens before any write: a call rejected for its arguments leaves the output
+ *    untouched (SA_ERR_OUT_OF_MEMORY from a workspace allocation may come after part of the
+ *    output was written);
  *  - CPU entry points take host pointers; CUDA entry points take device pointers (the
  *    params' weight pointers included) and a cudaStream_t passed as void* (NULL = the
  *    legacy default stream). CUDA calls are asynchronous on that stream.
