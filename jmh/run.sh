@@ -73,7 +73,7 @@ CMD=(java -jar "$JAR" "${DEFAULTS[@]}" "${EXCLUDE[@]}" -rf json -rff "$OUT/$TAG.
 {
     echo "date: $(date -Is)"
     echo "host: $(uname -srm)"
-    echo "cpu: $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs"
+    echo "cpu: $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | sed -n 1p), $(nproc) CPUs"
     echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' (src/ has uncommitted changes)')"
     if [[ "${SKIP_BUILD:-0}" == 1 ]]; then
         echo "SKIP_BUILD=1: benchmarks.jar (with the library inside) built $(date -Is -r "$JAR"), not from this commit necessarily"

@@ -44,8 +44,8 @@ step() {
     git -C "$ROOT" rev-parse HEAD 2>/dev/null | sed 's/^/commit: /' || true
     command -v nvidia-smi >/dev/null && nvidia-smi || echo "nvidia-smi: not found"
     command -v nvcc >/dev/null && nvcc --version || echo "nvcc: not found"
-    cmake --version | head -1
-    g++ --version | head -1
+    cmake --version | sed -n 1p
+    g++ --version | sed -n 1p
 } >"$OUT/env.log" 2>&1 || true
 cat "$OUT/env.log"
 

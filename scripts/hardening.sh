@@ -61,7 +61,7 @@ step_asan() {
     local rc=$?
     grep -E "Test +#|tests passed|tests failed" "$log" | sed 's/^/    /'
     if grep -qE "$SAN_PATTERN" "$log"; then
-        grep -E "$SAN_PATTERN" "$log" | head -20 | sed 's/^/    /'
+        grep -E "$SAN_PATTERN" "$log" | sed -n 1,20p | sed 's/^/    /'
         fail "asan: sanitizer reports (see $log)"
     elif [ $rc -ne 0 ]; then
         fail "asan: build or ctest failed (exit $rc, see $log)"
@@ -93,7 +93,7 @@ install_clang() {
     # clang only recommends: name it, so that --no-install-recommends setups get it too.
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends clang >/dev/null 2>&1 || return 1
     local v
-    v=$(clang++ --version | sed -n 's/.*clang version \([0-9]*\).*/\1/p' | head -1)
+    v=$(clang++ --version | sed -n 's/.*clang version \([0-9]*\).*/\1/p' | sed -n 1p)
     if [ -n "$v" ] && ! have_libfuzzer; then
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "libclang-rt-$v-dev" >/dev/null 2>&1 || true
     fi
@@ -106,7 +106,7 @@ step_fuzz() {
         fail "fuzz: clang++ with libFuzzer is not available (apt-get install clang libclang-rt-14-dev)"
         return
     fi
-    note "fuzz: build build-fuzz (clang $(clang++ --version | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -1), ASan+UBSan), run ${FUZZ_SECONDS} s"
+    note "fuzz: build build-fuzz (clang $(clang++ --version | sed -n 's/.*version \([0-9.]*\).*/\1/p' | sed -n 1p), ASan+UBSan), run ${FUZZ_SECONDS} s"
     (
         CC=clang CXX=clang++ cmake -S "$ROOT" -B "$ROOT/build-fuzz" -DSA_FUZZ=ON -DSA_SANITIZE=ON -DSA_CUDA=OFF \
             -DSA_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo || exit 1
@@ -118,7 +118,7 @@ step_fuzz() {
         return
     fi
     local bin corpus artifacts
-    bin=$(find "$ROOT/build-fuzz" -name fuzz_entry -type f -perm -u+x | head -1)
+    bin=$(find "$ROOT/build-fuzz" -name fuzz_entry -type f -perm -u+x | sed -n 1p)
     corpus="$ROOT/build-fuzz/corpus"
     artifacts="$ROOT/build-fuzz/artifacts/"
     mkdir -p "$corpus" "$artifacts"
@@ -128,7 +128,7 @@ step_fuzz() {
     grep -E "^INFO: Seed|^Done [0-9]+ runs|calls per entry point|^  [a-z_]+ +[0-9]|total [0-9]+ calls|stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)" "$log" |
         sed 's/^/    /'
     if [ $rc -ne 0 ] || grep -qE "$SAN_PATTERN|CONTRACT VIOLATION|ERROR: libFuzzer" "$log"; then
-        grep -E "$SAN_PATTERN|CONTRACT VIOLATION|ERROR: libFuzzer|Test unit written" "$log" | head -20 | sed 's/^/    /'
+        grep -E "$SAN_PATTERN|CONTRACT VIOLATION|ERROR: libFuzzer|Test unit written" "$log" | sed -n 1,20p | sed 's/^/    /'
         fail "fuzz: finding or failure (exit $rc, see $log; reproduce: $bin <artifact>)"
     else
         note "fuzz: ok, no findings ($(($(date +%s) - t0)) s)"
@@ -148,10 +148,10 @@ step_jni() {
         grep -cE "$JNI_PATTERN")
     if [ "$hits" -gt 0 ]; then
         cat "$log" "$ROOT"/target/surefire-reports/*.txt "$ROOT"/target/surefire-reports/*.dumpstream 2>/dev/null |
-            grep -E "$JNI_PATTERN" | sort | uniq -c | sort -rn | head -20 | sed 's/^/    /'
+            grep -E "$JNI_PATTERN" | sort | uniq -c | sort -rn | sed -n 1,20p | sed 's/^/    /'
         fail "jni: $hits JNI report line(s) under -Xcheck:jni (see $log)"
     elif [ $rc -ne 0 ]; then
-        grep -E "FAIL|ERROR\]" "$log" | head -20 | sed 's/^/    /'
+        grep -E "FAIL|ERROR\]" "$log" | sed -n 1,20p | sed 's/^/    /'
         fail "jni: mvn test failed (exit $rc, see $log)"
     else
         note "jni: ok, no JNI warnings ($(($(date +%s) - t0)) s)"
