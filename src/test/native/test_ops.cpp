@@ -711,6 +711,11 @@ int main() {
         {1, 1, 1, 1},   {1, 1, 1, 2},   {1, 1, 2, 1},    {1, 2, 2, 2},    {2, 3, 5, 7},   {1, 3, 17, 33},
         {3, 1, 1, 40},  {2, 2, 37, 1},  {1, 1, 2, 300},  {1, 2, 45, 2},   {4, 5, 9, 11},  {1, 1, 300, 301},
         {1, 2, 9, 2500}, {1, 1, 3, 4100}, {2, 16, 130, 257},
+        // Widths around the CPU FReLU kernel's switch from its copying path to the in-place one
+        // (3 vectors + 2R columns: 14..18 SSE, 26..30 AVX2, 50..54 AVX-512) and heights that
+        // leave 1..3 rows after its 4-row passes.
+        {1, 2, 5, 13},  {1, 1, 6, 14},  {1, 1, 7, 18},   {1, 2, 3, 19},   {1, 1, 5, 25},  {1, 2, 6, 26},
+        {1, 1, 7, 30},  {1, 1, 9, 31},  {1, 2, 10, 49},  {1, 1, 11, 50},  {1, 1, 6, 54}, {1, 2, 4, 55},
     };
     const std::vector<Case> cases = all_cases();
     for (size_t si = 0; si < shapes.size(); si++) {

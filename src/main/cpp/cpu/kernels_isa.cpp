@@ -1,11 +1,12 @@
 // CPU kernels, written once and compiled per instruction set (see kernels.h and the CMake
-// target list). Loops are plain C++ that GCC vectorises; `omp simd` (with -fopenmp-simd,
-// no OpenMP runtime) tells it the rows do not alias. No -ffast-math: NaN must propagate.
-#include "kernels.h"
-
+// target list). The element-wise loops are plain C++ that GCC vectorises (`omp simd`, with
+// -fopenmp-simd and no OpenMP runtime, tells it the rows do not alias); the FReLU stencil uses
+// the explicit vectors of simd.h. No -ffast-math: NaN must propagate.
 #include <string.h>
 
 #include "../common/sa_math.h"
+#include "kernels.h"
+#include "simd.h"
 #include "spatialact/spatialact.h"
 
 #ifndef SA_ISA_NAME
@@ -50,130 +51,242 @@ void star(const float* a, const float* b, float* y, int64_t n, int act, float al
 // A row of zeros standing in for the input rows above and below the image (zero padding).
 alignas(64) const float kZeroRow[kColTile + 2 * (SA_FRELU_MAX_K / 2) + 16] = {};
 
-// Columns of the fixed-width blocks (edges and the last, overlapping block of a row): one
-// AVX-512 vector, two AVX2 ones, four SSE ones.
-constexpr int64_t kBlock = 16;
+// Output rows computed per pass over the columns. Each of the K + kRows - 1 input rows that a
+// pass reads is loaded once per column vector and feeds every output row whose window holds
+// it: a 3x3 kernel issues (kRows + 2) x 3 loads per kRows output vectors instead of 9 each.
+constexpr int kRows = 4;
 
-// Outputs [0, n) of one row: rp[a][q + b] is the input of row a of the window and column
-// q + b - R relative to the first output; xc the row's own input, yc its output. FIXED: n is
-// kBlock, so the loop compiles to straight vector code without an epilogue. Summation order:
-// acc = 0, a-major then b-minor, then + bias (the CUDA kernel uses the same order).
-template <int K, bool LIGHT, bool FIXED>
-inline void frelu_cols(const float* const* rp, const float* __restrict xc, float* __restrict yc, int64_t n,
-                       const float* w, float bias) {
+using simd::V;
+
+// Output columns [q, q + kLanes) of ROWS consecutive rows. rp[m][q + b] is the zero-padded
+// input of window row m (ROWS + K - 1 of them) at column q + b - R relative to the first
+// output; yr[r] is output row r; the centre tap rp[r + R][q + R] is the x of the max.
+// Summation order, shared with the scalar tail below and the CUDA kernel: acc = bias, then
+// the K*K products a-major, b-minor (LIGHT: (bias + row taps) + column taps).
+template <int K, bool LIGHT, int ROWS>
+inline void frelu_vec(const float* const* rp, float* const* yr, int64_t q, const V* w, V bias) {
     constexpr int R = K / 2;
-    const int64_t cnt = FIXED ? kBlock : n;
+    V acc[ROWS], xc[ROWS];
     if (!LIGHT) {
-#pragma omp simd
-        for (int64_t q = 0; q < cnt; q++) {
-            float acc = 0.0f;
-            // Fully unrolled (GCC stops unrolling at 7x7 on its own, and then does not
-            // vectorise over columns): K*K FMAs per column, the weights in registers.
-#pragma GCC unroll 7
-            for (int a = 0; a < K; a++)
-#pragma GCC unroll 7
-                for (int b = 0; b < K; b++) acc += w[a * K + b] * rp[a][q + b];
-            yc[q] = sa_max_nan(xc[q], acc + bias);
-        }
+#pragma GCC unroll 16
+        for (int r = 0; r < ROWS; r++) acc[r] = bias;
+        // Window row m is loaded K times (once per tap column) into a register, and each load
+        // feeds every output row r that has it as filter row a = m - r; the centre tap is also
+        // the x of the max. All indices are compile-time constants after unrolling.
+#pragma GCC unroll 16
+        for (int m = 0; m < ROWS + K - 1; m++)
+#pragma GCC unroll 16
+            for (int b = 0; b < K; b++) {
+                const V v = simd::load_reg(rp[m] + q + b);
+#pragma GCC unroll 16
+                for (int r = 0; r < ROWS; r++) {
+                    const int a = m - r;
+                    if (a >= 0 && a < K) acc[r] = simd::fmadd(w[a * K + b], v, acc[r]);
+                    if (a == R && b == R) xc[r] = v;
+                }
+            }
     } else {
-#pragma omp simd
-        for (int64_t q = 0; q < cnt; q++) {
-            float hs = 0.0f, vs = 0.0f;
-#pragma GCC unroll 7
-            for (int b = 0; b < K; b++) hs += w[b] * rp[R][q + b];
-#pragma GCC unroll 7
-            for (int a = 0; a < K; a++) vs += w[K + a] * rp[a][q + R];
-            yc[q] = sa_max_nan(xc[q], hs + vs + bias);
+        // The centre column of every window row feeds the column sums of up to K output rows.
+        V ctr[ROWS + K - 1];
+#pragma GCC unroll 16
+        for (int m = 0; m < ROWS + K - 1; m++) ctr[m] = simd::load_reg(rp[m] + q + R);
+#pragma GCC unroll 16
+        for (int r = 0; r < ROWS; r++) {
+            V hs = bias, vs = simd::set1(0.0f);
+#pragma GCC unroll 16
+            for (int b = 0; b < K; b++)
+                hs = simd::fmadd(w[b], b == R ? ctr[r + R] : simd::load_reg(rp[r + R] + q + b), hs);
+#pragma GCC unroll 16
+            for (int a = 0; a < K; a++) vs = simd::fmadd(w[K + a], ctr[r + a], vs);
+            acc[r] = simd::add(hs, vs);
+            xc[r] = ctr[r + R];
+        }
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < ROWS; r++) simd::store(yr[r] + q, simd::max_nan(xc[r], acc[r]));
+}
+
+// The same, one column at a time, for tiles narrower than a vector.
+template <int K, bool LIGHT, int ROWS>
+inline void frelu_scalar(const float* const* rp, float* const* yr, int64_t q, const float* w, float bias) {
+    constexpr int R = K / 2;
+#pragma GCC unroll 16
+    for (int r = 0; r < ROWS; r++) {
+        float acc;
+        if (!LIGHT) {
+            acc = bias;
+#pragma GCC unroll 16
+            for (int a = 0; a < K; a++)
+    #pragma GCC unroll 16
+                for (int b = 0; b < K; b++) acc = w[a * K + b] * rp[r + a][q + b] + acc;
+        } else {
+            float hs = bias, vs = 0.0f;
+#pragma GCC unroll 16
+            for (int b = 0; b < K; b++) hs = w[b] * rp[r + R][q + b] + hs;
+#pragma GCC unroll 16
+            for (int a = 0; a < K; a++) vs = w[K + a] * rp[r + a][q + R] + vs;
+            acc = hs + vs;
+        }
+        yr[r][q] = sa_max_nan(rp[r + R][q + R], acc);
+    }
+}
+
+// ROWS output rows, all n columns of the tile: whole vectors, then one vector ending at n
+// that overlaps the last one (it recomputes identical values), or scalars when n < kLanes.
+template <int K, bool LIGHT, int ROWS>
+inline void frelu_rows(const float* const* rp, float* const* yr, int64_t n, const V* wv, V biasv, const float* w,
+                       float bias) {
+    constexpr int64_t L = simd::kLanes;
+    if (n < L) {
+        for (int64_t q = 0; q < n; q++) frelu_scalar<K, LIGHT, ROWS>(rp, yr, q, w, bias);
+        return;
+    }
+    int64_t q = 0;
+    for (; q + L <= n; q += L) frelu_vec<K, LIGHT, ROWS>(rp, yr, q, wv, biasv);
+    if (q < n) frelu_vec<K, LIGHT, ROWS>(rp, yr, n - L, wv, biasv);
+}
+
+// ROWS output rows of a tile at least 3 * kLanes + 2 * R columns wide, reading the input rows
+// in place: row[m] is window row m (an image row at column 0, or NULL above or below the image),
+// yr[r] output row r at column c0. Vectors whose window lies inside the image load straight from
+// x. A vector whose window crosses the left or right image edge (one at each edge of the image)
+// runs on a small strip per window row: the same columns with zeros outside the image, built
+// with three vector stores.
+template <int K, bool LIGHT, int ROWS>
+inline void frelu_direct(const float* const* row, float* const* yr, int64_t c0, int64_t n, int64_t W, const V* wv,
+                         V biasv) {
+    constexpr int R = K / 2, M = ROWS + K - 1;
+    constexpr int64_t L = simd::kLanes;
+    const bool left = c0 == 0, right = c0 + n == W;
+    // Interior vectors start at qs; rp[m] + (q - qs) + b is input column c0 + q + b - R.
+    const int64_t qs = left ? L : 0, qe = right ? n - L : n;  // interior: [qs, qe)
+    const float* rp[M];
+    for (int m = 0; m < M; m++) rp[m] = row[m] ? row[m] + (c0 + qs - R) : kZeroRow;
+    float* yq[ROWS];
+    for (int r = 0; r < ROWS; r++) yq[r] = yr[r] + qs;
+    int64_t q = qs;
+    for (; q + L <= qe; q += L) frelu_vec<K, LIGHT, ROWS>(rp, yq, q - qs, wv, biasv);
+    if (q < qe) frelu_vec<K, LIGHT, ROWS>(rp, yq, qe - L - qs, wv, biasv);  // overlaps, same values
+
+    if (left || right) {
+        alignas(64) float strip[M][(L + 2 * R + 15) / 16 * 16];  // L + 2R columns used
+        const float* sp[M];
+        float* ys[ROWS];
+        const V zero = simd::set1(0.0f);
+        if (left) {  // output columns [0, L): input columns -R .. L + R - 1
+            for (int m = 0; m < M; m++) {
+                if (!row[m]) {
+                    sp[m] = kZeroRow;
+                    continue;
+                }
+                simd::store(strip[m], zero);                      // [0, L) (R zeros kept)
+                simd::store(strip[m] + R, simd::load(row[m]));      // [R, R + L)     = x[0, L)
+                simd::store(strip[m] + 2 * R, simd::load(row[m] + R));  // [2R, 2R + L) = x[R, R + L)
+                sp[m] = strip[m];
+            }
+            for (int r = 0; r < ROWS; r++) ys[r] = yr[r];
+            frelu_vec<K, LIGHT, ROWS>(sp, ys, 0, wv, biasv);
+        }
+        if (right) {  // output columns [W - L, W): input columns W - L - R .. W + R - 1
+            for (int m = 0; m < M; m++) {
+                if (!row[m]) {
+                    sp[m] = kZeroRow;
+                    continue;
+                }
+                simd::store(strip[m] + 2 * R, zero);                    // [2R, 2R + L) (R zeros kept)
+                simd::store(strip[m], simd::load(row[m] + W - L - R));  // [0, L)  = x[W-L-R, W-R)
+                simd::store(strip[m] + R, simd::load(row[m] + W - L));  // [R, R+L) = x[W-L, W)
+                sp[m] = strip[m];
+            }
+            for (int r = 0; r < ROWS; r++) ys[r] = yr[r] + (n - L);
+            frelu_vec<K, LIGHT, ROWS>(sp, ys, 0, wv, biasv);
         }
     }
 }
 
-// FReLU over one tile of one plane, in one pass: each output row reads its K input rows
-// straight from the input (they stay in L1/L2 while the rows below are processed), so x is read
-// from memory once and y written once; no copies of the interior. Rows outside the image point
-// at kZeroRow. The interior columns (window inside the image) run as one vector loop plus one
-// fixed block that overlaps its end; the R columns at each image edge run as one fixed block
-// over a small zero-padded copy of the K rows' first (last) columns. Blocks that overlap
-// recompute identical values. Tiles narrower than a block plus the halo take a scalar path.
+// FReLU over one tile of one plane, in one pass: kRows output rows at a time, each loaded input
+// vector feeding every output row whose window holds it. Tiles of at least 3 * kLanes + 2R
+// columns read x in place (frelu_direct); narrower ones copy their input rows, as they are first
+// needed, into a ring of K + kRows - 1 zero-padded rows so that every column runs the same code.
+// Rows above and below the image read kZeroRow. x is read from memory once and y written once.
 template <int K, bool LIGHT>
 void frelu_t(const FreluTask& t) {
     constexpr int R = K / 2;
-    constexpr int64_t PADW = kBlock + 2 * R;
-    const int64_t W = t.w, H = t.h, c0 = t.c0, c1 = t.c1;
-    float w[LIGHT ? 2 * K : K * K];
-    for (int i = 0; i < (LIGHT ? 2 * K : K * K); i++) w[i] = t.weight[i];
+    constexpr int NB = K + kRows - 1;                          // window rows of a pass
+    constexpr int64_t PW = (kColTile + 2 * R + 15) / 16 * 16;  // floats per ring slot
+    constexpr int NW = LIGHT ? 2 * K : K * K;
+    const int64_t W = t.w, H = t.h, c0 = t.c0, c1 = t.c1, n = c1 - c0;
+    float w[NW];
+    V wv[NW];
+    for (int i = 0; i < NW; i++) w[i] = t.weight[i], wv[i] = simd::set1(w[i]);
     const float bias = t.bias;
-    const int64_t j0 = c0 > R ? c0 : R;               // interior columns of this tile
-    const int64_t j1 = c1 < W - R ? c1 : W - R;
-    const bool fast = c1 - c0 >= PADW && j1 - j0 >= kBlock;
-    alignas(64) float pad[K][PADW];
+    const V biasv = simd::set1(bias);
 
-    for (int64_t i = t.r0; i < t.r1; i++) {
-        const float* xr = t.x + i * W;
-        float* yr = t.y + i * W;
-        const float* row[K];  // input row i + a - R, or NULL outside the image
-        for (int a = 0; a < K; a++) row[a] = (i + a - R >= 0 && i + a - R < H) ? t.x + (i + a - R) * W : nullptr;
+    if (R == 0) {  // k = 1: a point-wise affine map and a max
+        for (int64_t i = t.r0; i < t.r1; i++) {
+            const float* rp[1] = {t.x + i * W + c0};
+            float* yr[1] = {t.y + i * W + c0};
+            frelu_rows<K, LIGHT, 1>(rp, yr, n, wv, biasv, w, bias);
+        }
+        return;
+    }
 
-        if (!fast) {
-            for (int64_t j = c0; j < c1; j++) {
-                float acc;
-                if (!LIGHT) {
-                    acc = 0.0f;
-                    for (int a = 0; a < K; a++) {
-                        if (!row[a]) continue;
-                        for (int b = 0; b < K; b++) {
-                            int64_t jj = j + b - R;
-                            if (jj >= 0 && jj < W) acc += w[a * K + b] * row[a][jj];
-                        }
-                    }
-                    acc = acc + bias;
-                } else {
-                    float hs = 0.0f, vs = 0.0f;
-                    for (int b = 0; b < K; b++) {
-                        int64_t jj = j + b - R;
-                        if (jj >= 0 && jj < W) hs += w[b] * xr[jj];
-                    }
-                    for (int a = 0; a < K; a++)
-                        if (row[a]) vs += w[K + a] * row[a][j];
-                    acc = hs + vs + bias;
-                }
-                yr[j] = sa_max_nan(xr[j], acc);
+    if (n >= 3 * simd::kLanes + 2 * R) {
+        for (int64_t i = t.r0; i < t.r1;) {
+            const int step = t.r1 - i >= kRows ? kRows : 1;
+            const float* row[NB];
+            for (int m = 0; m < step + K - 1; m++) {
+                const int64_t r = i - R + m;
+                row[m] = r >= 0 && r < H ? t.x + r * W : nullptr;
             }
-            continue;
+            float* yr[kRows];
+            for (int r = 0; r < step; r++) yr[r] = t.y + (i + r) * W + c0;
+            if (step == kRows)
+                frelu_direct<K, LIGHT, kRows>(row, yr, c0, n, W, wv, biasv);
+            else
+                frelu_direct<K, LIGHT, 1>(row, yr, c0, n, W, wv, biasv);
+            i += step;
         }
+        return;
+    }
 
-        // Interior: a vector loop over whole blocks, then one block ending at j1.
-        const float* rp[K];
-        for (int a = 0; a < K; a++) rp[a] = row[a] ? row[a] + (j0 - R) : kZeroRow;
-        const int64_t n = j1 - j0, nmain = n - n % kBlock;
-        frelu_cols<K, LIGHT, false>(rp, xr + j0, yr + j0, nmain, w, bias);
-        if (nmain < n) {
-            const float* rt[K];
-            for (int a = 0; a < K; a++) rt[a] = rp[a] + (n - kBlock);
-            frelu_cols<K, LIGHT, true>(rt, xr + j1 - kBlock, yr + j1 - kBlock, kBlock, w, bias);
-        }
-        // Image edges: columns [0, kBlock) and [W - kBlock, W) from zero-padded copies.
-        if (R > 0 && c0 < R) {
-            const float* pp[K];
-            for (int a = 0; a < K; a++) {
-                // pad[a][q] = input column q - R: R zeros, then the row's first kBlock + R columns.
-                memset(pad[a], 0, sizeof pad[a]);
-                if (row[a]) memcpy(pad[a] + R, row[a], sizeof(float) * (kBlock + R));
-                pp[a] = pad[a];
+    alignas(64) float ring[NB][PW];
+    // Padded copy of input row `row` (in the image) into its slot: columns c0 - R .. c1 + R - 1.
+    const int64_t lo = c0 - R >= 0 ? c0 - R : 0, hi = c1 + R <= W ? c1 + R : W;
+    auto load = [&](int64_t row, float* d) {
+        // Zero padding is exactly R columns at an image edge (constant-size stores, no call).
+        if (lo > c0 - R)
+            for (int q = 0; q < R; q++) d[q] = 0.0f;
+        memcpy(d + (lo - (c0 - R)), t.x + row * W + lo, sizeof(float) * (hi - lo));
+        if (hi < c1 + R)
+            for (int q = 0; q < R; q++) d[n + R + q] = 0.0f;
+    };
+    // Input row `row` lives in slot row % NB; a window spans at most NB rows, so the row a
+    // copy overwrites (row - NB) is no longer needed.
+    int64_t next = t.r0 - R;  // first input row not yet copied
+    for (int64_t i = t.r0; i < t.r1;) {
+        const int step = t.r1 - i >= kRows ? kRows : 1;
+        const float* rp[NB];
+        for (int m = 0; m < step + K - 1; m++) {
+            const int64_t row = i - R + m;
+            if (row < 0 || row >= H) {
+                rp[m] = kZeroRow;
+                continue;
             }
-            frelu_cols<K, LIGHT, true>(pp, xr, yr, kBlock, w, bias);
-        }
-        if (R > 0 && c1 > W - R) {
-            const float* pp[K];
-            const int64_t first = W - kBlock - R;  // input column of pad[a][0]
-            for (int a = 0; a < K; a++) {
-                // pad[a][q] = input column first + q: the row's last kBlock + R columns, R zeros.
-                memset(pad[a], 0, sizeof pad[a]);
-                if (row[a]) memcpy(pad[a], row[a] + first, sizeof(float) * (kBlock + R));
-                pp[a] = pad[a];
+            float* slot = ring[row % NB];  // row >= 0 here
+            if (row >= next) {
+                load(row, slot);
+                next = row + 1;
             }
-            frelu_cols<K, LIGHT, true>(pp, xr + W - kBlock, yr + W - kBlock, kBlock, w, bias);
+            rp[m] = slot;
         }
+        float* yr[kRows];
+        for (int r = 0; r < step; r++) yr[r] = t.y + (i + r) * W + c0;
+        if (step == kRows)
+            frelu_rows<K, LIGHT, kRows>(rp, yr, n, wv, biasv, w, bias);
+        else
+            frelu_rows<K, LIGHT, 1>(rp, yr, n, wv, biasv, w, bias);
+        i += step;
     }
 }
 

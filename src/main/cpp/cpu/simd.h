@@ -1,0 +1,70 @@
+// A minimal vector type for the hand-vectorised CPU kernels, chosen by the instruction set the
+// including translation unit is compiled for (kernels_isa.cpp is compiled once per ISA):
+// AVX-512 (16 lanes, FMA), AVX2 (8 lanes, FMA) or SSE2 (4 lanes; fmadd is a multiply and an
+// add, as the compiler does for plain C++ there). Only what the kernels need.
+#ifndef SA_CPU_SIMD_H
+#define SA_CPU_SIMD_H
+
+#include <immintrin.h>
+
+namespace sa {
+namespace simd {
+
+#if defined(__AVX512F__)
+constexpr int kLanes = 16;
+struct V {
+    __m512 v;
+};
+inline V load(const float* p) { return {_mm512_loadu_ps(p)}; }
+inline void store(float* p, V a) { _mm512_storeu_ps(p, a.v); }
+inline V set1(float f) { return {_mm512_set1_ps(f)}; }
+inline V fmadd(V a, V b, V c) { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }
+inline V add(V a, V b) { return {_mm512_add_ps(a.v, b.v)}; }
+// sa_max_nan(x, t) = (x > t || x is NaN) ? x : t, lane by lane.
+inline V max_nan(V x, V t) {
+    const __mmask16 k = _mm512_cmp_ps_mask(x.v, t.v, _CMP_GT_OQ) | _mm512_cmp_ps_mask(x.v, x.v, _CMP_UNORD_Q);
+    return {_mm512_mask_mov_ps(t.v, k, x.v)};
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+constexpr int kLanes = 8;
+struct V {
+    __m256 v;
+};
+inline V load(const float* p) { return {_mm256_loadu_ps(p)}; }
+inline void store(float* p, V a) { _mm256_storeu_ps(p, a.v); }
+inline V set1(float f) { return {_mm256_set1_ps(f)}; }
+inline V fmadd(V a, V b, V c) { return {_mm256_fmadd_ps(a.v, b.v, c.v)}; }
+inline V add(V a, V b) { return {_mm256_add_ps(a.v, b.v)}; }
+inline V max_nan(V x, V t) {
+    const __m256 k = _mm256_or_ps(_mm256_cmp_ps(x.v, t.v, _CMP_GT_OQ), _mm256_cmp_ps(x.v, x.v, _CMP_UNORD_Q));
+    return {_mm256_blendv_ps(t.v, x.v, k)};
+}
+#else
+constexpr int kLanes = 4;
+struct V {
+    __m128 v;
+};
+inline V load(const float* p) { return {_mm_loadu_ps(p)}; }
+inline void store(float* p, V a) { _mm_storeu_ps(p, a.v); }
+inline V set1(float f) { return {_mm_set1_ps(f)}; }
+inline V fmadd(V a, V b, V c) { return {_mm_add_ps(_mm_mul_ps(a.v, b.v), c.v)}; }
+inline V add(V a, V b) { return {_mm_add_ps(a.v, b.v)}; }
+inline V max_nan(V x, V t) {
+    const __m128 k = _mm_or_ps(_mm_cmpgt_ps(x.v, t.v), _mm_cmpunord_ps(x.v, x.v));
+    return {_mm_or_ps(_mm_and_ps(k, x.v), _mm_andnot_ps(k, t.v))};
+}
+#endif
+
+// A load kept in a register: the empty asm makes the value opaque, so the compiler cannot fold
+// the load into each instruction that uses it (GCC does, turning one load per input vector
+// into one per use: K times the load traffic of a stencil).
+inline V load_reg(const float* p) {
+    V a = load(p);
+    __asm__("" : "+x"(a.v));
+    return a;
+}
+
+}  // namespace simd
+}  // namespace sa
+
+#endif
