@@ -20,10 +20,12 @@ inline void store(float* p, V a) { _mm512_storeu_ps(p, a.v); }
 inline V set1(float f) { return {_mm512_set1_ps(f)}; }
 inline V fmadd(V a, V b, V c) { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }
 inline V add(V a, V b) { return {_mm512_add_ps(a.v, b.v)}; }
-// sa_max_nan(x, t) = (x > t || x is NaN) ? x : t, lane by lane.
+// sa_max_nan(x, t) = (x > t || x is NaN) ? x : t, lane by lane, exactly (signed zeros too).
+// vmaxps(x, t) is (x > t) ? x : t, which returns t when either is NaN, so it is exact wherever
+// x is not NaN; NaN lanes of x keep x. Two instructions (a compare and a masked max) instead
+// of two compares, a mask OR and a blend.
 inline V max_nan(V x, V t) {
-    const __mmask16 k = _mm512_cmp_ps_mask(x.v, t.v, _CMP_GT_OQ) | _mm512_cmp_ps_mask(x.v, x.v, _CMP_UNORD_Q);
-    return {_mm512_mask_mov_ps(t.v, k, x.v)};
+    return {_mm512_mask_max_ps(x.v, _mm512_cmp_ps_mask(x.v, x.v, _CMP_ORD_Q), x.v, t.v)};
 }
 #elif defined(__AVX2__) && defined(__FMA__)
 constexpr int kLanes = 8;
@@ -36,8 +38,7 @@ inline V set1(float f) { return {_mm256_set1_ps(f)}; }
 inline V fmadd(V a, V b, V c) { return {_mm256_fmadd_ps(a.v, b.v, c.v)}; }
 inline V add(V a, V b) { return {_mm256_add_ps(a.v, b.v)}; }
 inline V max_nan(V x, V t) {
-    const __m256 k = _mm256_or_ps(_mm256_cmp_ps(x.v, t.v, _CMP_GT_OQ), _mm256_cmp_ps(x.v, x.v, _CMP_UNORD_Q));
-    return {_mm256_blendv_ps(t.v, x.v, k)};
+    return {_mm256_blendv_ps(_mm256_max_ps(x.v, t.v), x.v, _mm256_cmp_ps(x.v, x.v, _CMP_UNORD_Q))};
 }
 #else
 constexpr int kLanes = 4;
@@ -50,8 +51,8 @@ inline V set1(float f) { return {_mm_set1_ps(f)}; }
 inline V fmadd(V a, V b, V c) { return {_mm_add_ps(_mm_mul_ps(a.v, b.v), c.v)}; }
 inline V add(V a, V b) { return {_mm_add_ps(a.v, b.v)}; }
 inline V max_nan(V x, V t) {
-    const __m128 k = _mm_or_ps(_mm_cmpgt_ps(x.v, t.v), _mm_cmpunord_ps(x.v, x.v));
-    return {_mm_or_ps(_mm_and_ps(k, x.v), _mm_andnot_ps(k, t.v))};
+    const __m128 k = _mm_cmpunord_ps(x.v, x.v);
+    return {_mm_or_ps(_mm_and_ps(k, x.v), _mm_andnot_ps(k, _mm_max_ps(x.v, t.v)))};
 }
 #endif
 
