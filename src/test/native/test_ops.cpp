@@ -407,6 +407,18 @@ void run_case(const Gpu& g, const Case& c, sa_shape s, uint64_t seed, bool speci
             if (isa == best && t == 0) best_y = y;
         }
         sa_cpu_set_threads(0);
+        if (c.op == Op::Frelu) {
+            // x and y at other alignments (the kernel aligns its stores to y's phase).
+            const int64_t ox = (int64_t)(seed % 5), oy = 1 + (int64_t)((seed >> 3) % 15);
+            std::vector<float> xa((size_t)(n + 16)), ya((size_t)(n + 16));
+            std::copy(d.a.begin(), d.a.end(), xa.begin() + ox);
+            fill_poison(ya.data() + oy, n);
+            int rc = call_cpu(c, xa.data() + ox, nullptr, ya.data() + oy, s, &p);
+            char be[32], mode[48];
+            snprintf(be, sizeof be, "cpu[%s]", isa_name(isa));
+            snprintf(mode, sizeof mode, "x+%lld y+%lld floats", (long long)ox, (long long)oy);
+            check_result(label_of(be, c, d, seed, specials, mode), rc, ya.data() + oy, ref, s);
+        }
     }
     sa_cpu_set_isa(best);
     if (c.op != Op::Frelu) {
