@@ -55,7 +55,7 @@ alignas(64) const float kZeroRow[kColTile + 2 * (SA_FRELU_MAX_K / 2) + 16] = {};
 // Output rows computed per pass over the columns. Each of the K + kRows - 1 input rows that a
 // pass reads is loaded once per column vector and feeds every output row whose window holds
 // it: a 3x3 kernel issues (kRows + 2) x 3 loads per kRows output vectors instead of 9 each.
-constexpr int kRows = 4;
+constexpr int kRows = simd::kLanes == 16 ? 8 : 4;  // AVX-512 has the registers for 8
 
 using simd::V;
 
@@ -222,7 +222,8 @@ template <int K, bool LIGHT>
 void frelu_t(const FreluTask& t) {
     constexpr int R = K / 2;
     constexpr int NB = K + kRows - 1;                          // window rows of a pass
-    constexpr int64_t PW = (kColTile + 2 * R + 15) / 16 * 16;  // floats per ring slot
+    // Floats per ring slot: the ring serves only tiles narrower than 3 vectors + 2R columns.
+    constexpr int64_t PW = (3 * simd::kLanes + 4 * R + 15) / 16 * 16;
     constexpr int NW = LIGHT ? 2 * K : K * K;
     const int64_t W = t.w, H = t.h, c0 = t.c0, c1 = t.c1, n = c1 - c0;
     float w[NW];
