@@ -118,7 +118,7 @@ inline void frelu_scalar(const float* const* rp, float* const* yr, int64_t q, co
             acc = bias;
 #pragma GCC unroll 16
             for (int a = 0; a < K; a++)
-    #pragma GCC unroll 16
+#pragma GCC unroll 16
                 for (int b = 0; b < K; b++) acc = w[a * K + b] * rp[r + a][q + b] + acc;
         } else {
             float hs = bias, vs = 0.0f;
