@@ -241,26 +241,8 @@ void frelu_t(const FreluTask& t) {
         return;
     }
 
-    if (n >= 3 * simd::kLanes + 2 * R) {
-        for (int64_t i = t.r0; i < t.r1;) {
-            const int step = t.r1 - i >= kRows ? kRows : 1;
-            const float* row[NB];
-            for (int m = 0; m < step + K - 1; m++) {
-                const int64_t r = i - R + m;
-                row[m] = r >= 0 && r < H ? t.x + r * W : nullptr;
-            }
-            float* yr[kRows];
-            for (int r = 0; r < step; r++) yr[r] = t.y + (i + r) * W + c0;
-            if (step == kRows)
-                frelu_direct<K, LIGHT, kRows>(row, yr, c0, n, W, wv, biasv);
-            else
-                frelu_direct<K, LIGHT, 1>(row, yr, c0, n, W, wv, biasv);
-            i += step;
-        }
-        return;
-    }
-
-    alignas(64) float ring[NB][PW];
+    const bool direct = n >= 3 * simd::kLanes + 2 * R;
+    alignas(64) float ring[NB][PW];  // narrow tiles only
     // Padded copy of input row `row` (in the image) into its slot: columns c0 - R .. c1 + R - 1.
     const int64_t lo = c0 - R >= 0 ? c0 - R : 0, hi = c1 + R <= W ? c1 + R : W;
     auto load = [&](int64_t row, float* d) {
@@ -271,31 +253,43 @@ void frelu_t(const FreluTask& t) {
         if (hi < c1 + R)
             for (int q = 0; q < R; q++) d[n + R + q] = 0.0f;
     };
-    // Input row `row` lives in slot row % NB; a window spans at most NB rows, so the row a
-    // copy overwrites (row - NB) is no longer needed.
+    // Ring: input row `row` lives in slot row % NB; a window spans at most NB rows, so the row
+    // a copy overwrites (row - NB) is no longer needed.
     int64_t next = t.r0 - R;  // first input row not yet copied
     for (int64_t i = t.r0; i < t.r1;) {
         const int step = t.r1 - i >= kRows ? kRows : 1;
-        const float* rp[NB];
+        const float* row[NB];  // window rows: image rows, or NULL above and below the image
         for (int m = 0; m < step + K - 1; m++) {
-            const int64_t row = i - R + m;
-            if (row < 0 || row >= H) {
-                rp[m] = kZeroRow;
-                continue;
-            }
-            float* slot = ring[row % NB];  // row >= 0 here
-            if (row >= next) {
-                load(row, slot);
-                next = row + 1;
-            }
-            rp[m] = slot;
+            const int64_t r = i - R + m;
+            row[m] = r >= 0 && r < H ? t.x + r * W : nullptr;
         }
         float* yr[kRows];
         for (int r = 0; r < step; r++) yr[r] = t.y + (i + r) * W + c0;
-        if (step == kRows)
-            frelu_rows<K, LIGHT, kRows>(rp, yr, n, wv, biasv, w, bias);
-        else
-            frelu_rows<K, LIGHT, 1>(rp, yr, n, wv, biasv, w, bias);
+        if (direct) {
+            if (step == kRows)
+                frelu_direct<K, LIGHT, kRows>(row, yr, c0, n, W, wv, biasv);
+            else
+                frelu_direct<K, LIGHT, 1>(row, yr, c0, n, W, wv, biasv);
+        } else {
+            const float* rp[NB];
+            for (int m = 0; m < step + K - 1; m++) {
+                const int64_t r = i - R + m;
+                if (!row[m]) {
+                    rp[m] = kZeroRow;
+                    continue;
+                }
+                float* slot = ring[r % NB];  // r >= 0 here
+                if (r >= next) {
+                    load(r, slot);
+                    next = r + 1;
+                }
+                rp[m] = slot;
+            }
+            if (step == kRows)
+                frelu_rows<K, LIGHT, kRows>(rp, yr, n, wv, biasv, w, bias);
+            else
+                frelu_rows<K, LIGHT, 1>(rp, yr, n, wv, biasv, w, bias);
+        }
         i += step;
     }
 }
