@@ -29,6 +29,20 @@ int check_overlap(const char* fn, const void* a, const char* aname, const void* 
                   int64_t bytes, bool allow_same);
 int check_params(const char* fn, const sa_params* p);
 
+/* A float as message text, as Java prints it where it can ("NaN", "Infinity", "1.0", "0.25"):
+ * fail(..., "alpha = %s", Num(p->alpha).s). */
+struct Num {
+    char s[32];
+    explicit Num(double v);
+};
+
+/* The parameter contract of each operator: its scalar fields (sa_check_params runs these). */
+int check_leaky_params(const char* fn, const sa_params* p);
+int check_frelu_params(const char* fn, const sa_params* p);
+int check_star_params(const char* fn, const sa_params* p);
+int check_td_params(const char* fn, const sa_params* p);
+int check_ntd_params(const char* fn, const sa_params* p);
+
 /* Per-operator validation: shape, pointers, aliasing, parameters. numel is set on success. */
 int check_leaky(const char* fn, const float* x, const float* y, sa_shape s, const sa_params* p, int64_t* numel);
 int check_frelu(const char* fn, const float* x, const float* y, sa_shape s, const sa_params* p, int64_t* numel);

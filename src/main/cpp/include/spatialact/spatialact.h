@@ -100,8 +100,35 @@ typedef struct sa_params {
 
 #define SA_FRELU_MAX_K 7
 #define SA_TD_MAX_RADIUS 32
+#define SA_TD_MAX_ITERATIONS 1000
 #define SA_NTD_MAX_SEARCH 7
 #define SA_NTD_MAX_PATCH 3
+/* Default batch-norm eps of FReLU (PyTorch's BatchNorm2d default). */
+#define SA_FRELU_DEFAULT_BN_EPS 1e-5f
+
+/* ---- the operator table ---------------------------------------------------------------- */
+/* Every operator has a code, one row in the table (sa_op_info) and the per-operator entry
+ * points below; sa_cpu_forward / sa_cuda_forward dispatch on the code. Adding an operator is
+ * its kernels, its entry points, its row and its parameter check. */
+#define SA_OP_LEAKY_RELU 0   /* LeakyReLU, ReLU, PReLU: y = f(x)          */
+#define SA_OP_FRELU      1   /* FReLU (full and light): y = f(x)          */
+#define SA_OP_STAR       2   /* star: y = act(a) * b                      */
+#define SA_OP_TD_LRELU   3   /* TD-LReLU: y = f(o)                        */
+#define SA_OP_NTD_LRELU  4   /* NTD-LReLU: y = f(o, guide)                */
+#define SA_OP_COUNT      5
+
+#define SA_MAX_INPUTS 2
+
+/* What an operator takes: its tensor inputs (each of the call's shape, except the guide input,
+ * N x p->guide_channels x H x W, absent when guide_channels is 0), and which input the output
+ * may be (exactly; a partial overlap is always rejected). */
+typedef struct sa_op_info {
+    const char* name;                       /* "leaky_relu", as in the entry points' names   */
+    int32_t inputs;                         /* tensor inputs, 1 .. SA_MAX_INPUTS              */
+    const char* input_names[SA_MAX_INPUTS]; /* "x"; "a", "b"; "o", "guide"                    */
+    int32_t inplace_mask;                   /* bit i set: y may be input i (in place)         */
+    int32_t guide_input;                    /* index of the guide input, or -1                */
+} sa_op_info;
 
 /* ---- library ------------------------------------------------------------------------- */
 SA_API const char* sa_version(void);
@@ -109,12 +136,50 @@ SA_API const char* sa_version(void);
 SA_API const char* sa_last_error(void);
 SA_API int sa_params_init(sa_params* p);
 
+/* The operator table: the row of op (SA_OP_*) into info. */
+SA_API int sa_op_info_get(int op, sa_op_info* info);
+
+/* The parameter contract of op: the ranges of its scalar fields (the checks every entry point of
+ * op runs before it touches data, with the same messages), without tensors or the pointer
+ * fields. Builders call it when an operator is built. */
+SA_API int sa_check_params(int op, const sa_params* p);
+
+/* TD / NTD Gaussian radius actually used: p->radius, or ceil(3 sigma) when it is 0. */
+SA_API int sa_td_radius(const sa_params* p);
+
 /* FReLU batch-norm fold, computed in double (the math the Java API uses as well):
  *   s = gamma / sqrt(var + eps); t = beta + s * (conv_bias - mean)
  * conv_bias may be NULL (no conv bias). Writes C values into scale and shift. */
 SA_API int sa_frelu_fold_bn(int64_t channels, const float* gamma, const float* beta,
                             const float* running_mean, const float* running_var,
                             const float* conv_bias, float eps, float* scale, float* shift);
+
+/* FReLU preparation, the whole of it in one call: batch norm folded and multiplied into the
+ * weights in double, each result rounded to float once.
+ *   s, t of a branch: raw batch norm: s = gamma / sqrt(running_var + eps),
+ *                                      t = beta + s * (conv_bias - running_mean);
+ *                     folded:          s = scale, t = shift + scale * conv_bias;
+ *                     none (bn NULL or all its pointers NULL): s = 1, t = conv_bias;
+ *                     (conv_bias NULL counts as 0)
+ *   FULL  (weight C x k x k):  weight_out[c][i] = s[c] * weight[c][i],  bias_out[c] = t[c]
+ *   LIGHT (weight C x k of the 1 x k conv, weight_vertical C x k of the k x 1 conv, no conv bias):
+ *         weight_out[c][0][i] = s1[c] * weight[c][i], weight_out[c][1][i] = s2[c] * weight_vertical[c][i],
+ *         bias_out[c] = t1[c] + t2[c]
+ * Every value must be finite, running_var >= 0, eps finite and > 0; a branch is raw or folded,
+ * not both. weight_out holds C*k*k (FULL) or C*2*k (LIGHT) floats, bias_out C. */
+typedef struct sa_frelu_bn {
+    const float* gamma;
+    const float* beta;
+    const float* running_mean;
+    const float* running_var;
+    float eps;                       /* raw only; SA_FRELU_DEFAULT_BN_EPS is PyTorch's   */
+    const float* scale;              /* folded: both or neither                           */
+    const float* shift;
+} sa_frelu_bn;
+
+SA_API int sa_frelu_prepare(int64_t channels, int32_t k, int32_t variant, const float* weight,
+                            const float* weight_vertical, const float* conv_bias, const sa_frelu_bn* bn,
+                            const sa_frelu_bn* bn_vertical, float* weight_out, float* bias_out);
 
 /* CPU backend: which instruction set the kernels use (best supported by default), how many
  * threads. sa_cpu_set_isa fails for a set the CPU lacks; threads <= 0 means all cores. */
@@ -141,6 +206,12 @@ SA_API int sa_cuda_stream_destroy(int device, void* stream);
 SA_API int sa_cuda_stream_synchronize(int device, void* stream);
 
 /* ---- operators: forward and backward, CPU and CUDA, side by side ---------------------- */
+
+/* Any operator by its code: in[0 .. inputs-1] as the table row says (a guide that is absent is
+ * NULL; unused inputs must be NULL), then the operator's own entry point with its checks. */
+SA_API int sa_cpu_forward(int op, const float* in0, const float* in1, float* y, sa_shape shape, const sa_params* p);
+SA_API int sa_cuda_forward(int op, const float* in0, const float* in1, float* y, sa_shape shape, const sa_params* p,
+                           void* stream);
 
 /* LeakyReLU / ReLU / PReLU (alpha_per_channel != NULL):
  *   y = x > 0 ? x : alpha * x;  dx = dy * (x > 0 ? 1 : alpha)

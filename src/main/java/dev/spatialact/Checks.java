@@ -45,29 +45,20 @@ final class Checks {
                     + s + " needs " + s.numel());
     }
 
-    /**
-     * Rejects an output that is the same array as an input of an operator that needs a separate
-     * output. The native check cannot see it when the JVM pins arrays by copying them (JNI allows
-     * that; -Xcheck:jni does it): the call would then run on two copies and write the result over
-     * the input.
-     */
-    static void distinct(float[] out, String outName, float[] in, String inName) {
-        if (out != null && out == in)
-            throw SpatialActException.invalid(outName + " aliases " + inName + " (the same array); this operator needs a separate output");
-    }
-
     static void address(long a, String name) {
         if (a == 0) throw SpatialActException.invalid(name + " is a NULL device address");
     }
 
-    static void finite(float v, String name) {
-        if (!Float.isFinite(v)) throw SpatialActException.invalid(name + " = " + v + " must be finite");
-    }
-
-    static float[] finiteArray(float[] a, String name, long expected) {
+    /** A parameter array is present and has its length (its values are the native checks'). */
+    static float[] length(float[] a, String name, long expected) {
         if (a == null) throw SpatialActException.invalid(name + " is null");
         if (a.length != expected)
             throw SpatialActException.invalid(name + " has " + a.length + " values; expected " + expected);
+        return a;
+    }
+
+    static float[] finiteArray(float[] a, String name, long expected) {
+        length(a, name, expected);
         for (int i = 0; i < a.length; i++)
             if (!Float.isFinite(a[i])) throw SpatialActException.invalid(name + "[" + i + "] = " + a[i] + " must be finite");
         return a.clone();

@@ -125,18 +125,6 @@ public final class DeviceTensor implements AutoCloseable {
         call(() -> SpatialActNative.sa_cuda_memcpy_d2h(device, y, address, shape.numel() * 4, 0));
     }
 
-    void uploadAny(Object x) {
-        if (x instanceof float[] a) upload(a);
-        else if (x instanceof FloatBuffer b) upload(b);
-        else upload((FloatPointer) x);
-    }
-
-    void downloadAny(Object y) {
-        if (y instanceof float[] a) download(a);
-        else if (y instanceof FloatBuffer b) download(b);
-        else download((FloatPointer) y);
-    }
-
     void enter() { guard.enter(); }
     void exit() { guard.exit(); }
 

@@ -1,14 +1,12 @@
 package dev.spatialact;
 
-import java.nio.FloatBuffer;
-
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.PointerScope;
 
 import dev.spatialact.internal.Native;
 import dev.spatialact.internal.NativeLoader;
 import dev.spatialact.internal.SpatialActNative;
 import dev.spatialact.internal.SpatialActNative.sa_params;
-import dev.spatialact.internal.SpatialActNative.sa_shape;
 
 /**
  * FReLU, the funnel activation: y = max(x, T(x)), in one fused pass over the tensor.
@@ -18,19 +16,20 @@ import dev.spatialact.internal.SpatialActNative.sa_shape;
  * </ul>
  * Batch norm is inference-mode: give the raw parameters (gamma, beta, running mean and variance,
  * eps) or an already folded per-channel scale and shift; without either, BN is the identity.
- * The fold s = gamma / sqrt(var + eps), t = beta + s (b - mean) is done once (native
- * sa_frelu_fold_bn), and s is multiplied into the weights. max propagates NaN as torch.maximum does. y must not overlap x.
+ * The fold s = gamma / sqrt(var + eps), t = beta + s (b - mean) and the scaling of the weights
+ * by s are one native call (sa_frelu_prepare), in double, rounded to float once; it also checks
+ * every value. max propagates NaN as torch.maximum does. y must not overlap x.
  * Weights from PyTorch: {@link dev.spatialact.io.FReLUWeights}.
  */
 public final class FReLU extends UnaryActivation {
     public static final int DEFAULT_KERNEL_SIZE = 3;
-    public static final float DEFAULT_EPS = 1e-5f;
+    public static final float DEFAULT_EPS = SpatialActNative.SA_FRELU_DEFAULT_BN_EPS;
 
     private final int channels, k;
     private final boolean light;
 
     private FReLU(int channels, int k, boolean light, float[] weight, float[] bias, Backend backend) {
-        super((light ? "FReLU-light(k=" : "FReLU(k=") + k + ", C=" + channels + ")", backend,
+        super((light ? "FReLU-light(k=" : "FReLU(k=") + k + ", C=" + channels + ")", SpatialActNative.SA_OP_FRELU, backend,
                 Native.newParams().k(k).variant(light ? SpatialActNative.SA_FRELU_LIGHT : SpatialActNative.SA_FRELU_FULL),
                 null, weight, bias);
         this.channels = channels;
@@ -58,10 +57,35 @@ public final class FReLU extends UnaryActivation {
             throw SpatialActException.invalid(name() + " has " + channels + " channels; shape " + shape + " has " + shape.c());
     }
 
-    /** Inference batch norm of one branch: raw or folded. */
+    /** Inference batch norm of one branch: raw, folded or none (the native preparation decides). */
     private static final class Bn {
         float[] gamma, beta, mean, var, scale, shift;
         float eps = DEFAULT_EPS;
+
+        void checkLengths(int C, String which) {
+            if (gamma != null || beta != null || mean != null || var != null) {
+                Checks.length(gamma, "batchNorm" + which + " gamma", C);
+                Checks.length(beta, "batchNorm" + which + " beta", C);
+                Checks.length(mean, "batchNorm" + which + " running_mean", C);
+                Checks.length(var, "batchNorm" + which + " running_var", C);
+            }
+            if (scale != null || shift != null) {
+                Checks.length(scale, "foldedBatchNorm" + which + " scale", C);
+                Checks.length(shift, "foldedBatchNorm" + which + " shift", C);
+            }
+        }
+
+        /** The native description; its arrays are copied into the enclosing PointerScope. */
+        SpatialActNative.sa_frelu_bn toNative() {
+            SpatialActNative.sa_frelu_bn b = new SpatialActNative.sa_frelu_bn();
+            b.gamma(addr(gamma)).beta(addr(beta)).running_mean(addr(mean)).running_var(addr(var)).eps(eps)
+                    .scale(addr(scale)).shift(addr(shift));
+            return b;
+        }
+
+        private static long addr(float[] a) {
+            return a == null ? 0 : ptr(a).address();
+        }
     }
 
     public static final class Builder {
@@ -139,80 +163,38 @@ public final class FReLU extends UnaryActivation {
         }
 
         public FReLU build() {
-            if (k < 1 || k > SpatialActNative.SA_FRELU_MAX_K || k % 2 == 0)
-                throw SpatialActException.invalid("FReLU: kernel size k = " + k + " must be odd and in [1, " + SpatialActNative.SA_FRELU_MAX_K + "]");
             NativeLoader.ensureLoaded();
             final int C = channels;
-            if (!light) {
-                float[] w = Checks.finiteArray(weight, "weight", (long) C * k * k);
-                if (weight2 != null) throw SpatialActException.invalid("FReLU: weightVertical is for the light variant only");
-                if (bn2.gamma != null || bn2.scale != null)
-                    throw SpatialActException.invalid("FReLU: a vertical batch norm is for the light variant only");
-                double[][] st = fold(bn1, convBias, C, "");
-                float[] wf = new float[w.length];
-                for (int c = 0; c < C; c++)
-                    for (int i = 0; i < k * k; i++) wf[c * k * k + i] = (float) (st[0][c] * w[c * k * k + i]);
-                float[] bias = new float[C];
-                for (int c = 0; c < C; c++) bias[c] = (float) st[1][c];
-                return new FReLU(C, k, false, wf, bias, backend);
+            final int variant = light ? SpatialActNative.SA_FRELU_LIGHT : SpatialActNative.SA_FRELU_FULL;
+            // The parameter contract (k, variant) first: the array lengths below depend on k.
+            try (sa_params p = Native.newParams().k(k).variant(variant)) {
+                Native.check(SpatialActNative.sa_check_params(SpatialActNative.SA_OP_FRELU, p));
             }
-            if (convBias != null) throw SpatialActException.invalid("FReLU light has no conv bias");
-            float[] wh = Checks.finiteArray(weight, "weight (1 x k)", (long) C * k);
-            float[] wv = Checks.finiteArray(weight2, "weightVertical (k x 1)", (long) C * k);
-            double[][] st1 = fold(bn1, null, C, "");
-            double[][] st2 = fold(bn2, null, C, "Vertical");
-            float[] wf = new float[2 * C * k];
+            // Lengths and presence are Java's to check (C sees pointers); values, ranges, the
+            // combinations and the arithmetic are the native preparation's.
+            final long taps = light ? k : (long) k * k;
+            Checks.length(weight, light ? "weight (1 x k)" : "weight", C * taps);
+            if (light) Checks.length(weight2, "weightVertical (k x 1)", C * taps);
+            if (convBias != null && !light) Checks.length(convBias, "convBias", C);
+            bn1.checkLengths(C, "");
+            bn2.checkLengths(C, "Vertical");
+            float[] wf = new float[(int) (light ? 2 * C * taps : C * taps)];
             float[] bias = new float[C];
-            for (int c = 0; c < C; c++) {
-                for (int i = 0; i < k; i++) {
-                    wf[c * 2 * k + i] = (float) (st1[0][c] * wh[c * k + i]);
-                    wf[c * 2 * k + k + i] = (float) (st2[0][c] * wv[c * k + i]);
-                }
-                bias[c] = (float) (st1[1][c] + st2[1][c]);
+            try (PointerScope scope = new PointerScope()) {
+                SpatialActNative.sa_frelu_bn b1 = bn1.toNative(), b2 = bn2.toNative();
+                FloatPointer wOut = new FloatPointer(wf.length), bOut = new FloatPointer(C);
+                Native.check(SpatialActNative.sa_frelu_prepare(C, k, variant, ptr(weight), ptr(weight2), ptr(convBias),
+                        b1, b2, wOut, bOut));
+                wOut.get(wf);
+                bOut.get(bias);
             }
-            return new FReLU(C, k, true, wf, bias, backend);
-        }
-
-        /** {scale[C], shift[C]} of one branch, in double. */
-        private static double[][] fold(Bn bn, float[] convBias, int C, String which) {
-            double[] s = new double[C], t = new double[C];
-            float[] b = convBias == null ? null : Checks.finiteArray(convBias, "convBias", C);
-            boolean raw = bn.gamma != null || bn.beta != null || bn.mean != null || bn.var != null;
-            if (raw && bn.scale != null)
-                throw SpatialActException.invalid("FReLU: give raw batchNorm" + which + " or foldedBatchNorm" + which + ", not both");
-            if (raw) {
-                float[] g = Checks.finiteArray(bn.gamma, "batchNorm" + which + " gamma", C);
-                float[] be = Checks.finiteArray(bn.beta, "batchNorm" + which + " beta", C);
-                float[] m = Checks.finiteArray(bn.mean, "batchNorm" + which + " running_mean", C);
-                float[] v = Checks.finiteArray(bn.var, "batchNorm" + which + " running_var", C);
-                if (!(bn.eps > 0f) || !Float.isFinite(bn.eps))
-                    throw SpatialActException.invalid("FReLU: eps = " + bn.eps + " must be finite and > 0");
-                // The fold itself is the native sa_frelu_fold_bn (double inside), shared by every caller.
-                float[] sf = new float[C], tf = new float[C];
-                Native.check(SpatialActNative.sa_frelu_fold_bn(C, g, be, m, v, b, bn.eps, sf, tf));
-                for (int c = 0; c < C; c++) {
-                    s[c] = sf[c];
-                    t[c] = tf[c];
-                }
-            } else if (bn.scale != null || bn.shift != null) {
-                float[] sc = Checks.finiteArray(bn.scale, "foldedBatchNorm" + which + " scale", C);
-                float[] sh = Checks.finiteArray(bn.shift, "foldedBatchNorm" + which + " shift", C);
-                for (int c = 0; c < C; c++) {
-                    s[c] = sc[c];
-                    t[c] = sh[c] + (b == null ? 0.0 : sc[c] * (double) b[c]);
-                }
-            } else {
-                for (int c = 0; c < C; c++) {
-                    s[c] = 1.0;
-                    t[c] = b == null ? 0.0 : b[c];
-                }
-            }
-            return new double[][] {s, t};
+            return new FReLU(C, k, light, wf, bias, backend);
         }
     }
 
-    @Override int cpu(float[] x, float[] y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_frelu_forward(x, y, s, p); }
-    @Override int cpu(FloatBuffer x, FloatBuffer y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_frelu_forward(x, y, s, p); }
-    @Override int cpu(FloatPointer x, FloatPointer y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_frelu_forward(x, y, s, p); }
-    @Override int cuda(long x, long y, sa_shape s, sa_params p, long stream) { return SpatialActNative.sa_cuda_frelu_forward(x, y, s, p, stream); }
+    /** A host copy of a (may be null), owned by the enclosing PointerScope. */
+    private static FloatPointer ptr(float[] a) {
+        return a == null ? null : new FloatPointer(a);
+    }
+
 }

@@ -1,13 +1,7 @@
 package dev.spatialact;
 
-import java.nio.FloatBuffer;
-
-import org.bytedeco.javacpp.FloatPointer;
-
 import dev.spatialact.internal.Native;
 import dev.spatialact.internal.SpatialActNative;
-import dev.spatialact.internal.SpatialActNative.sa_params;
-import dev.spatialact.internal.SpatialActNative.sa_shape;
 
 /**
  * LeakyReLU, y = x > 0 ? x : alpha * x (alpha default 0.01, any finite value). alpha = 0 is ReLU,
@@ -19,13 +13,9 @@ public final class LeakyReLU extends UnaryActivation {
     private final float alpha;
 
     private LeakyReLU(float alpha, Backend backend) {
-        super(alpha == 0f ? "ReLU" : "LeakyReLU(alpha=" + alpha + ")", backend, params(alpha), null, null, null);
+        super(alpha == 0f ? "ReLU" : "LeakyReLU(alpha=" + alpha + ")", SpatialActNative.SA_OP_LEAKY_RELU, backend,
+                Native.newParams().alpha(alpha), null, null, null);
         this.alpha = alpha;
-    }
-
-    private static sa_params params(float alpha) {
-        Checks.finite(alpha, "alpha");
-        return Native.newParams().alpha(alpha);
     }
 
     /** LeakyReLU with this slope on the AUTO backend. */
@@ -68,9 +58,4 @@ public final class LeakyReLU extends UnaryActivation {
         }
     }
 
-    @Override boolean allowsInPlace() { return true; }
-    @Override int cpu(float[] x, float[] y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_leaky_relu_forward(x, y, s, p); }
-    @Override int cpu(FloatBuffer x, FloatBuffer y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_leaky_relu_forward(x, y, s, p); }
-    @Override int cpu(FloatPointer x, FloatPointer y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_leaky_relu_forward(x, y, s, p); }
-    @Override int cuda(long x, long y, sa_shape s, sa_params p, long stream) { return SpatialActNative.sa_cuda_leaky_relu_forward(x, y, s, p, stream); }
 }

@@ -5,8 +5,6 @@ import java.nio.FloatBuffer;
 import org.bytedeco.javacpp.FloatPointer;
 
 import dev.spatialact.internal.SpatialActNative;
-import dev.spatialact.internal.SpatialActNative.sa_params;
-import dev.spatialact.internal.SpatialActNative.sa_shape;
 
 /**
  * NTD-LReLU, the nonlocal variant of {@link TDLReLU}: the Gaussian G_sigma * v is replaced by a
@@ -30,10 +28,10 @@ public final class NTDLReLU extends UnaryActivation {
     private NTDLReLU(Builder b) {
         super("NTD-LReLU(" + b.s + ", S=" + b.search + ", P=" + b.patch + ", h=" + b.h + (b.knn > 0 ? ", k=" + b.knn : "")
                         + (b.guideChannels > 0 ? ", guide C=" + b.guideChannels : "") + ")",
-                b.backend,
+                SpatialActNative.SA_OP_NTD_LRELU, b.backend,
                 b.s.toParams().search(b.search).patch(b.patch).h(b.h).knn(b.knn).guide_channels(b.guideChannels),
                 null, null, null);
-        this.td = b.s;
+        this.td = b.s.copy();
         this.search = b.search;
         this.patch = b.patch;
         this.knn = b.knn;
@@ -50,67 +48,40 @@ public final class NTDLReLU extends UnaryActivation {
     public int patch() { return patch; }
     public int knn() { return knn; }
     public float h() { return h; }
-    public long guideChannels() { return guideChannels; }
+    @Override public long guideChannels() { return guideChannels; }
 
     @Override
-    void checkShape(Shape shape) {
-        if (guideChannels > 0)
+    void checkInputCount(int given) {
+        if (given == 1 && guideChannels > 0)
             throw SpatialActException.invalid(name() + " was built for a guide with " + guideChannels
                     + " channels: call apply(o, guide, y, shape)");
-    }
-
-    private Shape guideShape(Shape shape) {
-        if (guideChannels == 0)
+        if (given == 2 && guideChannels == 0)
             throw SpatialActException.invalid(name() + " uses the channel mean as its guide: build it with guideChannels(Cg) to pass one");
-        return Shape.of(shape.n(), guideChannels, shape.h(), shape.w());
     }
 
     /** y = NTD-LReLU(o) with the caller's guide (N x Cg x H x W). */
     public void apply(float[] o, float[] guide, float[] y, Shape shape) {
-        Checks.shape(shape);
-        Shape gs = guideShape(shape);
-        Checks.array(o, "o", shape);
-        Checks.array(guide, "guide", gs);
-        Checks.array(y, "y", shape);
-        Checks.distinct(y, "y", o, "o");
-        Checks.distinct(y, "y", guide, "guide");
-        requireHost();
-        runHost(shape, (s, p) -> SpatialActNative.sa_cpu_ntd_lrelu_forward(o, guide, y, s, p));
+        run(HostMemory.ARRAY, shape, y, 2, o, guide);
     }
 
+    /** As above on direct buffers in native byte order, from their positions. */
     public void apply(FloatBuffer o, FloatBuffer guide, FloatBuffer y, Shape shape) {
-        Checks.shape(shape);
-        Shape gs = guideShape(shape);
-        Checks.buffer(o, "o", shape, false);
-        Checks.buffer(guide, "guide", gs, false);
-        Checks.buffer(y, "y", shape, true);
-        requireHost();
-        runHost(shape, (s, p) -> SpatialActNative.sa_cpu_ntd_lrelu_forward(o, guide, y, s, p));
+        run(HostMemory.BUFFER, shape, y, 2, o, guide);
     }
 
+    /** As above on JavaCPP host pointers, from their positions. */
     public void apply(FloatPointer o, FloatPointer guide, FloatPointer y, Shape shape) {
-        Checks.shape(shape);
-        Shape gs = guideShape(shape);
-        Checks.pointer(o, "o", shape);
-        Checks.pointer(guide, "guide", gs);
-        Checks.pointer(y, "y", shape);
-        requireHost();
-        runHost(shape, (s, p) -> SpatialActNative.sa_cpu_ntd_lrelu_forward(o, guide, y, s, p));
+        run(HostMemory.POINTER, shape, y, 2, o, guide);
+    }
+
+    /** On the GPU: o, guide (N x Cg x H x W) and y as device tensors, on stream (null: default). Asynchronous. */
+    public void apply(DeviceTensor o, DeviceTensor guide, DeviceTensor y, CudaStream stream) {
+        run(y, stream, 2, o, guide);
     }
 
     /** On raw device memory of GPU {@code device}: o, guide (N x Cg x H x W) and y; stream 0 = default. */
     public void applyDevice(int device, long o, long guide, long y, Shape shape, long stream) {
-        Checks.shape(shape);
-        guideShape(shape);
-        Checks.address(o, "o");
-        Checks.address(guide, "guide");
-        Checks.address(y, "y");
-        runDevice(device, shape, stream, (s, p, st) -> SpatialActNative.sa_cuda_ntd_lrelu_forward(o, guide, y, s, p, st));
-    }
-
-    private void requireHost() {
-        if (stagesHostData())
-            throw SpatialActException.invalid(name() + ": with a guide, the CUDA backend takes device memory (applyDevice)");
+        runDevice(device, shape, stream, 2, y, o, guide);
     }
 
     public static final class Builder extends TDLReLU.AbstractBuilder<Builder> {
@@ -135,22 +106,7 @@ public final class NTDLReLU extends UnaryActivation {
         public Builder guideChannels(long v) { guideChannels = v; return this; }
 
         public NTDLReLU build() {
-            s.validate();
-            if (search < 0 || search > SpatialActNative.SA_NTD_MAX_SEARCH)
-                throw SpatialActException.invalid("search = " + search + " must be in [0, " + SpatialActNative.SA_NTD_MAX_SEARCH + "]");
-            if (patch < 0 || patch > SpatialActNative.SA_NTD_MAX_PATCH)
-                throw SpatialActException.invalid("patch = " + patch + " must be in [0, " + SpatialActNative.SA_NTD_MAX_PATCH + "]");
-            if (!(h > 0f) || !Float.isFinite(h)) throw SpatialActException.invalid("h = " + h + " must be finite and > 0");
-            int window = (2 * search + 1) * (2 * search + 1);
-            if (knn < 0 || knn > window)
-                throw SpatialActException.invalid("knn = " + knn + " must be in [0, " + window + "] (0 = whole window)");
-            if (guideChannels < 0) throw SpatialActException.invalid("guideChannels = " + guideChannels + " must be >= 0");
             return new NTDLReLU(this);
         }
     }
-
-    @Override int cpu(float[] x, float[] y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_ntd_lrelu_forward(x, (float[]) null, y, s, p); }
-    @Override int cpu(FloatBuffer x, FloatBuffer y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_ntd_lrelu_forward(x, (FloatBuffer) null, y, s, p); }
-    @Override int cpu(FloatPointer x, FloatPointer y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_ntd_lrelu_forward(x, (FloatPointer) null, y, s, p); }
-    @Override int cuda(long x, long y, sa_shape s, sa_params p, long stream) { return SpatialActNative.sa_cuda_ntd_lrelu_forward(x, 0L, y, s, p, stream); }
 }

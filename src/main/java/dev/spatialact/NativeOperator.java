@@ -4,6 +4,7 @@ import java.lang.ref.Cleaner;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
 
 import dev.spatialact.internal.Native;
 import dev.spatialact.internal.ResourceGuard;
@@ -12,15 +13,21 @@ import dev.spatialact.internal.SpatialActNative.sa_params;
 
 /**
  * What every operator shares: an immutable native parameter block (with its per-channel arrays
- * in native memory), its copies on each GPU that has run it, a close-while-in-use guard, and the
- * rules of where a call runs (see {@link Backend}). Operators are immutable and thread-safe; a
- * call may run while another thread runs the same operator.
+ * in native memory), its copies on each GPU that has run it, a close-while-in-use guard, the
+ * rules of where a call runs (see {@link Backend}), and the one runner through which every call
+ * of every operator goes, for every kind of memory (float[], direct FloatBuffer, FloatPointer,
+ * {@link DeviceTensor}, raw device addresses with a stream, host data staged through a GPU) and
+ * every operand count. The operands themselves (names, shapes, which input the output may be)
+ * come from the native operator table ({@link Operands}). Operators are immutable and
+ * thread-safe; a call may run while another thread runs the same operator.
  */
 public abstract class NativeOperator implements AutoCloseable {
     static final Cleaner CLEANER = Cleaner.create();
 
     private final String name;
     private final Backend backend;
+    /** The operator's operands, from the native table. */
+    final Operands operands;
     /** Host parameter block: pointer fields hold host addresses. */
     final sa_params params;
     private final FloatPointer alphasHost, weightHost, biasHost;
@@ -29,14 +36,26 @@ public abstract class NativeOperator implements AutoCloseable {
     private final ResourceGuard guard;
 
     /**
-     * @param params scalar fields set; its pointer fields are filled here from the arrays
+     * @param op the operator's code in the native table (SA_OP_*)
+     * @param params scalar fields set; checked here against the native parameter contract
+     *     (sa_check_params), its pointer fields then filled from the arrays
      * @param alphas per-channel slopes or null; weight folded weights or null; bias folded shift or null
      */
-    NativeOperator(String name, Backend backend, sa_params params, float[] alphas, float[] weight, float[] bias) {
-        if (backend == null) throw SpatialActException.invalid(name + ": backend is null");
-        if (backend == Backend.CUDA) backend.requireAvailable();
+    NativeOperator(String name, int op, Backend backend, sa_params params, float[] alphas, float[] weight, float[] bias) {
+        if (backend == null) {
+            params.close();
+            throw SpatialActException.invalid(name + ": backend is null");
+        }
+        try {
+            Native.check(SpatialActNative.sa_check_params(op, params));
+            if (backend == Backend.CUDA) backend.requireAvailable();
+        } catch (RuntimeException e) {
+            params.close();
+            throw e;
+        }
         this.name = name;
         this.backend = backend;
+        this.operands = Operands.of(op);
         this.params = params;
         this.alphas = alphas;
         this.weight = weight;
@@ -50,6 +69,15 @@ public abstract class NativeOperator implements AutoCloseable {
 
     private static long addr(FloatPointer p) {
         return p == null ? 0 : p.address();
+    }
+
+    /** The folded weights and shift the kernels get (tests; copies). */
+    float[] preparedWeight() {
+        return weight == null ? null : weight.clone();
+    }
+
+    float[] preparedBias() {
+        return bias == null ? null : bias.clone();
     }
 
     /** The operator's name, e.g. "FReLU(k=3)". */
@@ -80,34 +108,117 @@ public abstract class NativeOperator implements AutoCloseable {
         return name + " [" + backend + "]";
     }
 
-    // ---- call plumbing -----------------------------------------------------------------
+    // ---- operator-specific rules the table cannot express -------------------------------
 
-    /** A native call; returns the status. */
-    @FunctionalInterface
-    interface HostCall {
-        int run(SpatialActNative.sa_shape s, sa_params p);
+    /** Operator-specific shape checks (e.g. the channel count of per-channel parameters). */
+    void checkShape(Shape shape) {}
+
+    /**
+     * Checks that a call passing {@code given} inputs is one this operator takes (all of the
+     * table's, or all but an absent guide).
+     */
+    void checkInputCount(int given) {
+        if (given != operands.inputs.length)
+            throw SpatialActException.invalid(name + " takes " + operands.inputs.length + " inputs; " + given + " given");
     }
 
-    @FunctionalInterface
-    interface DeviceCall {
-        int run(SpatialActNative.sa_shape s, sa_params p, long stream);
+    /** The guide's channel count for the guide input's shape (operators without a guide: 0). */
+    long guideChannels() {
+        return 0;
     }
 
-    /** True if host data is to be staged through the GPU (backend CUDA). */
-    boolean stagesHostData() {
-        return backend == Backend.CUDA;
+    private Shape checkCall(Shape shape, int given) {
+        Checks.shape(shape);
+        checkShape(shape);
+        checkInputCount(given);
+        return shape;
     }
 
-    void runHost(Shape shape, HostCall call) {
+    // ---- the runner: every apply of every operator comes here -----------------------------
+
+    /**
+     * y = op(in0[, in1]) on host memory of one kind; {@code given} inputs (in1 is null when 1).
+     * Every argument is checked before any native work; a rejected call leaves y untouched.
+     */
+    final <T> void run(HostMemory<T> kind, Shape shape, T y, int given, T in0, T in1) {
+        checkCall(shape, given);
+        for (int i = 0; i < given; i++)
+            kind.check(i == 0 ? in0 : in1, operands.inputs[i], operands.inputShape(i, shape, guideChannels()), false);
+        kind.check(y, "y", shape, true);
+        for (int i = 0; i < given; i++) {
+            if (!operands.mayAlias(i) && kind.same(y, i == 0 ? in0 : in1))
+                throw SpatialActException.invalid("y aliases " + operands.inputs[i]
+                        + " (the same array); this operator needs a separate output");
+        }
+        if (backend == Backend.CUDA) {
+            stage(kind, shape, y, given, in0, in1);
+            return;
+        }
         guard.enter();
         try {
-            Native.check(call.run(Native.shape(shape), params));
+            Native.check(kind.call(operands.op, in0, in1, y, Native.shape(shape), params));
         } finally {
             guard.exit();
         }
     }
 
-    void runDevice(int device, Shape shape, long stream, DeviceCall call) {
+    /** y = op(inputs) on the library's device tensors, on stream (null: the default stream). */
+    final void run(DeviceTensor y, CudaStream stream, int given, DeviceTensor in0, DeviceTensor in1) {
+        for (int i = 0; i < given; i++)
+            if ((i == 0 ? in0 : in1) == null) throw SpatialActException.invalid(operands.inputs[i] + " is null");
+        if (y == null) throw SpatialActException.invalid("y is null");
+        Shape shape = checkCall(in0.shape(), given);
+        int device = in0.device();
+        for (int i = 0; i <= given; i++) {
+            DeviceTensor t = i < given ? (i == 0 ? in0 : in1) : y;
+            String what = i < given ? operands.inputs[i] : "y";
+            Shape want = i < given ? operands.inputShape(i, shape, guideChannels()) : shape;
+            if (!t.shape().equals(want))
+                throw SpatialActException.invalid(what + " has shape " + t.shape() + "; expected " + want
+                        + " (" + operands.inputs[0] + " has " + shape + ")");
+            if (t.device() != device)
+                throw SpatialActException.invalid(what + " is on device " + t.device() + ", " + operands.inputs[0] + " on device " + device);
+        }
+        if (stream != null && stream.device() != device)
+            throw SpatialActException.invalid("stream is on device " + stream.device() + ", the tensors on " + device);
+        // Each tensor stays open until the call returns (close() waits for it).
+        in0.enter();
+        try {
+            if (in1 != null) in1.enter();
+            try {
+                y.enter();
+                try {
+                    runDevice(device, shape, stream == null ? 0 : stream.handle(), y.address(), in0.address(),
+                            in1 == null ? 0 : in1.address());
+                } finally {
+                    y.exit();
+                }
+            } finally {
+                if (in1 != null) in1.exit();
+            }
+        } finally {
+            in0.exit();
+        }
+    }
+
+    /**
+     * y = op(inputs) on raw device addresses of GPU {@code device} from other CUDA code, on the
+     * stream handle (0: the default stream); in1 = 0 where absent.
+     */
+    final void runDevice(int device, Shape shape, long stream, int given, long y, long in0, long in1) {
+        checkCall(shape, given);
+        for (int i = 0; i < given; i++) Checks.address(i == 0 ? in0 : in1, operands.inputs[i]);
+        Checks.address(y, "y");
+        runDevice(device, shape, stream, y, in0, in1);
+    }
+
+    /** JavaCPP Pointer positions count floats. */
+    static long deviceAddress(Pointer p, String name) {
+        if (p == null) throw SpatialActException.invalid(name + " is null");
+        return p.address() + 4 * p.position();
+    }
+
+    private void runDevice(int device, Shape shape, long stream, long y, long in0, long in1) {
         if (backend == Backend.CPU)
             throw SpatialActException.invalid(name + " was built for the CPU backend; it cannot take device memory");
         Backend.CUDA.requireAvailable();
@@ -116,9 +227,22 @@ public abstract class NativeOperator implements AutoCloseable {
         guard.enter();
         try {
             DeviceParams dp = deviceParams.computeIfAbsent(device, this::uploadParams);
-            Native.check(call.run(Native.shape(shape), dp.params, stream));
+            Native.check(SpatialActNative.sa_cuda_forward(operands.op, in0, in1, y, Native.shape(shape), dp.params, stream));
         } finally {
             guard.exit();
+        }
+    }
+
+    /** Host data through the GPU (backend CUDA on host memory): upload, run, download. */
+    private <T> void stage(HostMemory<T> kind, Shape shape, T y, int given, T in0, T in1) {
+        int device = 0;
+        try (DeviceTensor d0 = DeviceTensor.allocate(device, operands.inputShape(0, shape, guideChannels()));
+                DeviceTensor d1 = given < 2 ? null : DeviceTensor.allocate(device, operands.inputShape(1, shape, guideChannels()));
+                DeviceTensor dy = DeviceTensor.allocate(device, shape)) {
+            kind.upload(d0, in0);
+            if (d1 != null) kind.upload(d1, in1);
+            run(dy, null, given, d0, d1);
+            kind.download(dy, y);
         }
     }
 

@@ -1,20 +1,14 @@
 package dev.spatialact;
 
-import java.nio.FloatBuffer;
-
-import org.bytedeco.javacpp.FloatPointer;
-
 import dev.spatialact.internal.Native;
 import dev.spatialact.internal.SpatialActNative;
-import dev.spatialact.internal.SpatialActNative.sa_params;
-import dev.spatialact.internal.SpatialActNative.sa_shape;
 
 /** PReLU: LeakyReLU with one slope per channel; the input's C must equal the number of slopes. */
 public final class PReLU extends UnaryActivation {
     private final int channels;
 
     private PReLU(float[] alphas, Backend backend) {
-        super("PReLU(C=" + alphas.length + ")", backend, Native.newParams(), alphas, null, null);
+        super("PReLU(C=" + alphas.length + ")", SpatialActNative.SA_OP_LEAKY_RELU, backend, Native.newParams(), alphas, null, null);
         this.channels = alphas.length;
     }
 
@@ -60,9 +54,4 @@ public final class PReLU extends UnaryActivation {
         }
     }
 
-    @Override boolean allowsInPlace() { return true; }
-    @Override int cpu(float[] x, float[] y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_leaky_relu_forward(x, y, s, p); }
-    @Override int cpu(FloatBuffer x, FloatBuffer y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_leaky_relu_forward(x, y, s, p); }
-    @Override int cpu(FloatPointer x, FloatPointer y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_leaky_relu_forward(x, y, s, p); }
-    @Override int cuda(long x, long y, sa_shape s, sa_params p, long stream) { return SpatialActNative.sa_cuda_leaky_relu_forward(x, y, s, p, stream); }
 }

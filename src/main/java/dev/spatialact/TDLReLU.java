@@ -1,13 +1,8 @@
 package dev.spatialact;
 
-import java.nio.FloatBuffer;
-
-import org.bytedeco.javacpp.FloatPointer;
-
 import dev.spatialact.internal.Native;
 import dev.spatialact.internal.SpatialActNative;
 import dev.spatialact.internal.SpatialActNative.sa_params;
-import dev.spatialact.internal.SpatialActNative.sa_shape;
 
 /**
  * TD-LReLU, the threshold-dynamics regularised Leaky ReLU (after Liu et al., Inverse Problems and
@@ -28,7 +23,7 @@ public final class TDLReLU extends UnaryActivation {
     private final Settings settings;
 
     private TDLReLU(Settings s, Backend backend) {
-        super("TD-LReLU(" + s + ")", backend, s.toParams(), null, null, null);
+        super("TD-LReLU(" + s + ")", SpatialActNative.SA_OP_TD_LRELU, backend, s.toParams(), null, null, null);
         this.settings = s;
     }
 
@@ -41,7 +36,7 @@ public final class TDLReLU extends UnaryActivation {
         return settings;
     }
 
-    /** TD parameters, shared with {@link NTDLReLU}. Ranges as in the spec; checked in {@link #validate()}. */
+    /** TD parameters, shared with {@link NTDLReLU}. Ranges as in the spec; checked natively when built (sa_check_params). */
     public static class Settings {
         float alpha = DEFAULT_ALPHA, lambda = DEFAULT_LAMBDA, sigma = DEFAULT_SIGMA, eps = DEFAULT_EPS;
         int radius = 0, iterations = DEFAULT_ITERATIONS;
@@ -52,21 +47,17 @@ public final class TDLReLU extends UnaryActivation {
         public float eps() { return eps; }
         public int iterations() { return iterations; }
 
-        /** The Gaussian radius used: the given one, or ceil(3 sigma). */
+        /** The Gaussian radius used: the given one, or ceil(3 sigma) (the native rule, sa_td_radius). */
         public int radius() {
-            return radius > 0 ? radius : (int) Math.max(1, Math.ceil(3.0 * sigma));
+            try (sa_params p = toParams()) {
+                return SpatialActNative.sa_td_radius(p);
+            }
         }
 
-        void validate() {
-            if (!(alpha >= 0f && alpha < 1f)) throw SpatialActException.invalid("alpha = " + alpha + " must be in [0, 1)");
-            if (!(lambda >= 0f) || !Float.isFinite(lambda)) throw SpatialActException.invalid("lambda = " + lambda + " must be finite and >= 0");
-            if (!(sigma > 0f) || !Float.isFinite(sigma)) throw SpatialActException.invalid("sigma = " + sigma + " must be finite and > 0");
-            if (!(eps >= 0f) || !Float.isFinite(eps)) throw SpatialActException.invalid("eps = " + eps + " must be finite and >= 0");
-            if (radius < 0) throw SpatialActException.invalid("radius = " + radius + " must be >= 1 (or 0 for ceil(3 sigma))");
-            if (radius() > SpatialActNative.SA_TD_MAX_RADIUS)
-                throw SpatialActException.invalid("radius = " + radius() + " exceeds the maximum " + SpatialActNative.SA_TD_MAX_RADIUS
-                        + (radius == 0 ? " (ceil(3 sigma) with sigma = " + sigma + ")" : ""));
-            if (iterations < 0 || iterations > 1000) throw SpatialActException.invalid("iterations = " + iterations + " must be in [0, 1000]");
+        Settings copy() {
+            Settings c = new Settings();
+            c.alpha = alpha; c.lambda = lambda; c.sigma = sigma; c.eps = eps; c.radius = radius; c.iterations = iterations;
+            return c;
         }
 
         sa_params toParams() {
@@ -94,6 +85,7 @@ public final class TDLReLU extends UnaryActivation {
         public B sigma(float v) { settings().sigma = v; return (B) this; }
         /** Gaussian radius, >= 1 (max 32); default ceil(3 sigma). */
         public B radius(int v) {
+            // 0 means "ceil(3 sigma)" in the native block; this API spells that as not calling radius().
             if (v < 1) throw SpatialActException.invalid("radius = " + v + " must be >= 1");
             settings().radius = v;
             return (B) this;
@@ -113,16 +105,8 @@ public final class TDLReLU extends UnaryActivation {
         @Override Settings settings() { return s; }
 
         public TDLReLU build() {
-            s.validate();
-            Settings copy = new Settings();
-            copy.alpha = s.alpha; copy.lambda = s.lambda; copy.sigma = s.sigma; copy.eps = s.eps;
-            copy.radius = s.radius; copy.iterations = s.iterations;
-            return new TDLReLU(copy, backend);
+            return new TDLReLU(s.copy(), backend);
         }
     }
 
-    @Override int cpu(float[] x, float[] y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_td_lrelu_forward(x, y, s, p); }
-    @Override int cpu(FloatBuffer x, FloatBuffer y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_td_lrelu_forward(x, y, s, p); }
-    @Override int cpu(FloatPointer x, FloatPointer y, sa_shape s, sa_params p) { return SpatialActNative.sa_cpu_td_lrelu_forward(x, y, s, p); }
-    @Override int cuda(long x, long y, sa_shape s, sa_params p, long stream) { return SpatialActNative.sa_cuda_td_lrelu_forward(x, y, s, p, stream); }
 }

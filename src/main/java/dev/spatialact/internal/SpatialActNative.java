@@ -17,19 +17,23 @@ import org.bytedeco.javacpp.annotation.NoException;
 import org.bytedeco.javacpp.annotation.Platform;
 
 /**
- * The JavaCPP mirror of {@code src/main/cpp/include/spatialact/spatialact.h}, one to one: the same
- * names, the same order, nothing added. Every host entry point exists three times, for
- * {@link FloatPointer}, direct {@link FloatBuffer} and {@code float[]} (the array overloads pin the
- * arrays with {@code GetPrimitiveArrayCritical} instead of copying them); every CUDA entry point
- * takes device addresses and the stream as {@code long}.
+ * The JavaCPP mirror of {@code src/main/cpp/include/spatialact/spatialact.h}: the same names in
+ * the same order. Pointer arguments are {@link FloatPointer}s on the host and {@code long} device
+ * addresses for CUDA. The generic entry points {@code sa_cpu_forward} / {@code sa_cuda_forward},
+ * which dispatch on an operator code of the header's table, are the ones the Java API calls:
+ * only they have {@code float[]} and direct {@link FloatBuffer} overloads, so every operator
+ * reaches every kind of memory through one binding.
  *
- * <p>The {@code float[]} overloads of the host entry points are Java wrappers over private natives
- * that take the shape and params as raw addresses. Inside a critical region JNI allows no other
- * JNI call, but JavaCPP reads a {@link Pointer} argument's address and position with
- * {@code GetLongField}, after it has pinned the arrays: {@code -Xcheck:jni} reports "Calling other
- * JNI functions in the scope of Get/ReleasePrimitiveArrayCritical" on every such call (and a NULL
- * shape would have returned from inside the region without releasing the arrays). The wrappers
- * read the addresses in Java and keep both structs reachable until the call returns.
+ * <p>The {@code float[]} overload pins the arrays with {@code GetPrimitiveArrayCritical} instead
+ * of copying them. Inside a critical region JNI allows no other JNI call, but JavaCPP reads a
+ * {@link Pointer} argument's address and position with {@code GetLongField}, after it has pinned
+ * the arrays: {@code -Xcheck:jni} reports "Calling other JNI functions in the scope of
+ * Get/ReleasePrimitiveArrayCritical" on every such call (and a NULL shape would have returned
+ * from inside the region without releasing the arrays). The Java wrapper reads the addresses in
+ * Java and keeps both structs reachable until the call returns.
+ *
+ * <p>Each constant exists twice: a compile-time copy (a field) and a getter of the same name that
+ * reads the header's value at run time; a test asserts that they are equal.
  *
  * <p>Internal: the public API in {@code dev.spatialact} validates every argument before it calls
  * here, and turns status codes into exceptions. Loading goes through {@link NativeLoader}, which
@@ -47,7 +51,12 @@ public final class SpatialActNative {
     public static final int SA_ACT_IDENTITY = 0, SA_ACT_RELU = 1, SA_ACT_RELU6 = 2, SA_ACT_LEAKY_RELU = 3;
     public static final int SA_FRELU_FULL = 0, SA_FRELU_LIGHT = 1;
     public static final int SA_ISA_BASELINE = 0, SA_ISA_AVX2 = 1, SA_ISA_AVX512 = 2;
-    public static final int SA_FRELU_MAX_K = 7, SA_TD_MAX_RADIUS = 32, SA_NTD_MAX_SEARCH = 7, SA_NTD_MAX_PATCH = 3;
+    public static final int SA_FRELU_MAX_K = 7, SA_TD_MAX_RADIUS = 32, SA_TD_MAX_ITERATIONS = 1000,
+            SA_NTD_MAX_SEARCH = 7, SA_NTD_MAX_PATCH = 3;
+    public static final float SA_FRELU_DEFAULT_BN_EPS = 1e-5f;
+    // ---- the operator table ----
+    public static final int SA_OP_LEAKY_RELU = 0, SA_OP_FRELU = 1, SA_OP_STAR = 2, SA_OP_TD_LRELU = 3,
+            SA_OP_NTD_LRELU = 4, SA_OP_COUNT = 5, SA_MAX_INPUTS = 2;
 
     /** {@code sa_shape}. */
     public static final class sa_shape extends Pointer {
@@ -84,13 +93,45 @@ public final class SpatialActNative {
         public native long guide_channels(); public native sa_params guide_channels(long v);
     }
 
+    /** {@code sa_op_info}: one row of the operator table. */
+    public static final class sa_op_info extends Pointer {
+        static { NativeLoader.ensureLoaded(); }
+        public sa_op_info() { super((Pointer) null); allocate(); }
+        private native void allocate();
+        @MemberGetter public native @Cast("const char*") BytePointer name();
+        @MemberGetter public native int inputs();
+        @MemberGetter public native @Cast("const char*") BytePointer input_names(int i);
+        @MemberGetter public native int inplace_mask();
+        @MemberGetter public native int guide_input();
+    }
+
+    /** {@code sa_frelu_bn}: one FReLU branch's batch norm, raw or folded (host addresses). */
+    public static final class sa_frelu_bn extends Pointer {
+        static { NativeLoader.ensureLoaded(); }
+        public sa_frelu_bn() { super((Pointer) null); allocate(); }
+        private native void allocate();
+        @MemberSetter public native sa_frelu_bn gamma(@Cast("const float*") long v);
+        @MemberSetter public native sa_frelu_bn beta(@Cast("const float*") long v);
+        @MemberSetter public native sa_frelu_bn running_mean(@Cast("const float*") long v);
+        @MemberSetter public native sa_frelu_bn running_var(@Cast("const float*") long v);
+        public native float eps(); public native sa_frelu_bn eps(float v);
+        @MemberSetter public native sa_frelu_bn scale(@Cast("const float*") long v);
+        @MemberSetter public native sa_frelu_bn shift(@Cast("const float*") long v);
+    }
+
     // ---- library ----
     public static native @Cast("const char*") BytePointer sa_version();
     public static native @Cast("const char*") BytePointer sa_last_error();
     public static native int sa_params_init(sa_params p);
+    public static native int sa_op_info_get(int op, sa_op_info info);
+    public static native int sa_check_params(int op, @Const sa_params p);
+    public static native int sa_td_radius(@Const sa_params p);
     public static native int sa_frelu_fold_bn(long channels, @Const float[] gamma, @Const float[] beta,
             @Const float[] running_mean, @Const float[] running_var, @Const float[] conv_bias, float eps,
             float[] scale, float[] shift);
+    public static native int sa_frelu_prepare(long channels, int k, int variant, @Const FloatPointer weight,
+            @Const FloatPointer weight_vertical, @Const FloatPointer conv_bias, @Const sa_frelu_bn bn,
+            @Const sa_frelu_bn bn_vertical, FloatPointer weight_out, FloatPointer bias_out);
     public static native int sa_cpu_isa();
     public static native int sa_cpu_isa_supported(int isa);
     public static native int sa_cpu_set_isa(int isa);
@@ -116,101 +157,78 @@ public final class SpatialActNative {
     public static native int sa_cuda_stream_destroy(int device, @Cast("void*") long stream);
     public static native int sa_cuda_stream_synchronize(int device, @Cast("void*") long stream);
 
-    // ---- LeakyReLU / ReLU / PReLU ----
+    // ---- operators ----
+    public static native int sa_cpu_forward(int op, @Const FloatPointer in0, @Const FloatPointer in1, FloatPointer y, @ByVal sa_shape shape, @Const sa_params p);
+    public static native int sa_cpu_forward(int op, @Const FloatBuffer in0, @Const FloatBuffer in1, FloatBuffer y, @ByVal sa_shape shape, @Const sa_params p);
+    public static int sa_cpu_forward(int op, float[] in0, float[] in1, float[] y, sa_shape shape, sa_params p) {
+        try {
+            return sa_cpu_forward(op, in0, in1, y, shapeAddress(shape), paramsAddress(p));
+        } finally {
+            Reference.reachabilityFence(shape);
+            Reference.reachabilityFence(p);
+        }
+    }
+    @CriticalRegion
+    private static native int sa_cpu_forward(int op, @Const float[] in0, @Const float[] in1, float[] y, @ByVal @Cast("sa_shape*") long shape, @Cast("const sa_params*") long p);
+    public static native int sa_cuda_forward(int op, @Cast("const float*") long in0, @Cast("const float*") long in1, @Cast("float*") long y, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
+
     public static native int sa_cpu_leaky_relu_forward(@Const FloatPointer x, FloatPointer y, @ByVal sa_shape shape, @Const sa_params p);
-    public static native int sa_cpu_leaky_relu_forward(@Const FloatBuffer x, FloatBuffer y, @ByVal sa_shape shape, @Const sa_params p);
-    public static int sa_cpu_leaky_relu_forward(float[] x, float[] y, sa_shape shape, sa_params p) {
-        try {
-            return sa_cpu_leaky_relu_forward(x, y, shapeAddress(shape), paramsAddress(p));
-        } finally {
-            Reference.reachabilityFence(shape);
-            Reference.reachabilityFence(p);
-        }
-    }
-    @CriticalRegion
-    private static native int sa_cpu_leaky_relu_forward(@Const float[] x, float[] y, @ByVal @Cast("sa_shape*") long shape, @Cast("const sa_params*") long p);
     public static native int sa_cpu_leaky_relu_backward(@Const FloatPointer x, @Const FloatPointer dy, FloatPointer dx, @ByVal sa_shape shape, @Const sa_params p);
-    public static native int sa_cpu_leaky_relu_backward(@Const FloatBuffer x, @Const FloatBuffer dy, FloatBuffer dx, @ByVal sa_shape shape, @Const sa_params p);
-    public static int sa_cpu_leaky_relu_backward(float[] x, float[] dy, float[] dx, sa_shape shape, sa_params p) {
-        try {
-            return sa_cpu_leaky_relu_backward(x, dy, dx, shapeAddress(shape), paramsAddress(p));
-        } finally {
-            Reference.reachabilityFence(shape);
-            Reference.reachabilityFence(p);
-        }
-    }
-    @CriticalRegion
-    private static native int sa_cpu_leaky_relu_backward(@Const float[] x, @Const float[] dy, float[] dx, @ByVal @Cast("sa_shape*") long shape, @Cast("const sa_params*") long p);
     public static native int sa_cuda_leaky_relu_forward(@Cast("const float*") long x, @Cast("float*") long y, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
     public static native int sa_cuda_leaky_relu_backward(@Cast("const float*") long x, @Cast("const float*") long dy, @Cast("float*") long dx, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
 
-    // ---- FReLU ----
     public static native int sa_cpu_frelu_forward(@Const FloatPointer x, FloatPointer y, @ByVal sa_shape shape, @Const sa_params p);
-    public static native int sa_cpu_frelu_forward(@Const FloatBuffer x, FloatBuffer y, @ByVal sa_shape shape, @Const sa_params p);
-    public static int sa_cpu_frelu_forward(float[] x, float[] y, sa_shape shape, sa_params p) {
-        try {
-            return sa_cpu_frelu_forward(x, y, shapeAddress(shape), paramsAddress(p));
-        } finally {
-            Reference.reachabilityFence(shape);
-            Reference.reachabilityFence(p);
-        }
-    }
-    @CriticalRegion
-    private static native int sa_cpu_frelu_forward(@Const float[] x, float[] y, @ByVal @Cast("sa_shape*") long shape, @Cast("const sa_params*") long p);
     public static native int sa_cpu_frelu_backward(@Const FloatPointer x, @Const FloatPointer dy, FloatPointer dx, @ByVal sa_shape shape, @Const sa_params p);
     public static native int sa_cuda_frelu_forward(@Cast("const float*") long x, @Cast("float*") long y, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
     public static native int sa_cuda_frelu_backward(@Cast("const float*") long x, @Cast("const float*") long dy, @Cast("float*") long dx, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
 
-    // ---- star ----
     public static native int sa_cpu_star_forward(@Const FloatPointer a, @Const FloatPointer b, FloatPointer y, @ByVal sa_shape shape, @Const sa_params p);
-    public static native int sa_cpu_star_forward(@Const FloatBuffer a, @Const FloatBuffer b, FloatBuffer y, @ByVal sa_shape shape, @Const sa_params p);
-    public static int sa_cpu_star_forward(float[] a, float[] b, float[] y, sa_shape shape, sa_params p) {
-        try {
-            return sa_cpu_star_forward(a, b, y, shapeAddress(shape), paramsAddress(p));
-        } finally {
-            Reference.reachabilityFence(shape);
-            Reference.reachabilityFence(p);
-        }
-    }
-    @CriticalRegion
-    private static native int sa_cpu_star_forward(@Const float[] a, @Const float[] b, float[] y, @ByVal @Cast("sa_shape*") long shape, @Cast("const sa_params*") long p);
     public static native int sa_cpu_star_backward(@Const FloatPointer a, @Const FloatPointer b, @Const FloatPointer dy, FloatPointer da, FloatPointer db, @ByVal sa_shape shape, @Const sa_params p);
     public static native int sa_cuda_star_forward(@Cast("const float*") long a, @Cast("const float*") long b, @Cast("float*") long y, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
     public static native int sa_cuda_star_backward(@Cast("const float*") long a, @Cast("const float*") long b, @Cast("const float*") long dy, @Cast("float*") long da, @Cast("float*") long db, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
 
-    // ---- TD-LReLU ----
     public static native int sa_cpu_td_lrelu_forward(@Const FloatPointer o, FloatPointer y, @ByVal sa_shape shape, @Const sa_params p);
-    public static native int sa_cpu_td_lrelu_forward(@Const FloatBuffer o, FloatBuffer y, @ByVal sa_shape shape, @Const sa_params p);
-    public static int sa_cpu_td_lrelu_forward(float[] o, float[] y, sa_shape shape, sa_params p) {
-        try {
-            return sa_cpu_td_lrelu_forward(o, y, shapeAddress(shape), paramsAddress(p));
-        } finally {
-            Reference.reachabilityFence(shape);
-            Reference.reachabilityFence(p);
-        }
-    }
-    @CriticalRegion
-    private static native int sa_cpu_td_lrelu_forward(@Const float[] o, float[] y, @ByVal @Cast("sa_shape*") long shape, @Cast("const sa_params*") long p);
     public static native int sa_cpu_td_lrelu_backward(@Const FloatPointer o, @Const FloatPointer dy, FloatPointer dx, @ByVal sa_shape shape, @Const sa_params p);
     public static native int sa_cuda_td_lrelu_forward(@Cast("const float*") long o, @Cast("float*") long y, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
     public static native int sa_cuda_td_lrelu_backward(@Cast("const float*") long o, @Cast("const float*") long dy, @Cast("float*") long dx, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
 
-    // ---- NTD-LReLU ----
     public static native int sa_cpu_ntd_lrelu_forward(@Const FloatPointer o, @Const FloatPointer guide, FloatPointer y, @ByVal sa_shape shape, @Const sa_params p);
-    public static native int sa_cpu_ntd_lrelu_forward(@Const FloatBuffer o, @Const FloatBuffer guide, FloatBuffer y, @ByVal sa_shape shape, @Const sa_params p);
-    public static int sa_cpu_ntd_lrelu_forward(float[] o, float[] guide, float[] y, sa_shape shape, sa_params p) {
-        try {
-            return sa_cpu_ntd_lrelu_forward(o, guide, y, shapeAddress(shape), paramsAddress(p));
-        } finally {
-            Reference.reachabilityFence(shape);
-            Reference.reachabilityFence(p);
-        }
-    }
-    @CriticalRegion
-    private static native int sa_cpu_ntd_lrelu_forward(@Const float[] o, @Const float[] guide, float[] y, @ByVal @Cast("sa_shape*") long shape, @Cast("const sa_params*") long p);
     public static native int sa_cpu_ntd_lrelu_backward(@Const FloatPointer o, @Const FloatPointer guide, @Const FloatPointer dy, FloatPointer dx, @ByVal sa_shape shape, @Const sa_params p);
     public static native int sa_cuda_ntd_lrelu_forward(@Cast("const float*") long o, @Cast("const float*") long guide, @Cast("float*") long y, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
     public static native int sa_cuda_ntd_lrelu_backward(@Cast("const float*") long o, @Cast("const float*") long guide, @Cast("const float*") long dy, @Cast("float*") long dx, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
+
+    // ---- the header's constants as the compiler sees them: each constant above again, read
+    // from the header at run time (a test asserts that the copies above equal them) ----
+    @MemberGetter public static native int SA_OK();
+    @MemberGetter public static native int SA_ERR_INVALID_ARGUMENT();
+    @MemberGetter public static native int SA_ERR_OUT_OF_MEMORY();
+    @MemberGetter public static native int SA_ERR_NOT_IMPLEMENTED();
+    @MemberGetter public static native int SA_ERR_NO_CUDA();
+    @MemberGetter public static native int SA_ERR_CUDA();
+    @MemberGetter public static native int SA_ERR_INTERNAL();
+    @MemberGetter public static native int SA_ACT_IDENTITY();
+    @MemberGetter public static native int SA_ACT_RELU();
+    @MemberGetter public static native int SA_ACT_RELU6();
+    @MemberGetter public static native int SA_ACT_LEAKY_RELU();
+    @MemberGetter public static native int SA_FRELU_FULL();
+    @MemberGetter public static native int SA_FRELU_LIGHT();
+    @MemberGetter public static native int SA_ISA_BASELINE();
+    @MemberGetter public static native int SA_ISA_AVX2();
+    @MemberGetter public static native int SA_ISA_AVX512();
+    @MemberGetter public static native int SA_FRELU_MAX_K();
+    @MemberGetter public static native int SA_TD_MAX_RADIUS();
+    @MemberGetter public static native int SA_TD_MAX_ITERATIONS();
+    @MemberGetter public static native int SA_NTD_MAX_SEARCH();
+    @MemberGetter public static native int SA_NTD_MAX_PATCH();
+    @MemberGetter public static native float SA_FRELU_DEFAULT_BN_EPS();
+    @MemberGetter public static native int SA_OP_LEAKY_RELU();
+    @MemberGetter public static native int SA_OP_FRELU();
+    @MemberGetter public static native int SA_OP_STAR();
+    @MemberGetter public static native int SA_OP_TD_LRELU();
+    @MemberGetter public static native int SA_OP_NTD_LRELU();
+    @MemberGetter public static native int SA_OP_COUNT();
+    @MemberGetter public static native int SA_MAX_INPUTS();
+
 
     /** Address of a shape struct (a by-value argument: it must exist). */
     private static long shapeAddress(sa_shape s) {

@@ -136,6 +136,8 @@ public final class BadInputFuzzMain {
         }
 
         @Override boolean sameOk(int i) { return inPlace; }
+        // The operand's name in the spec and the C header: o (the pre-activation) for TD and NTD.
+        @Override String inName(int i) { return u instanceof TDLReLU || u instanceof NTDLReLU ? "o" : "x"; }
         @Override void apply(float[][] in, float[] y, Shape s) { u.apply(in[0], y, s); }
         @Override void apply(FloatBuffer[] in, FloatBuffer y, Shape s) { u.apply(in[0], y, s); }
         @Override void apply(FloatPointer[] in, FloatPointer y, Shape s) { u.apply(in[0], y, s); }
@@ -898,16 +900,17 @@ public final class BadInputFuzzMain {
                 else {
                     int mode = r.nextInt(2);
                     float[] b = mode == 0 ? values(c + 1, 1) : withBad(c, nonFinite());
-                    return new FreluFault("FReLU-full convBias mode " + mode, f(mode == 0 ? "convBias has" : "convBias["),
+                    return new FreluFault("FReLU-full convBias mode " + mode, mode == 0 ? f("convBias has") : f("convBias[", "conv_bias["),
                             () -> base.get().convBias(b).build().close());
                 }
             case 11:
                 if (light) {
                     int mode = r.nextInt(3);
                     float[] w2 = mode == 0 ? null : mode == 1 ? values(c * k + 1, 1) : withBad(c * k, nonFinite());
-                    String fr = mode == 0 ? "weightVertical (k x 1) is null" : mode == 1 ? "weightVertical (k x 1) has"
-                            : "weightVertical (k x 1)[";
-                    return new FreluFault("FReLU-light weightVertical mode " + mode, f(fr),
+                    // Values are checked natively, which names the C parameter (weight_vertical).
+                    String[] fr = mode == 0 ? f("weightVertical (k x 1) is null") : mode == 1 ? f("weightVertical (k x 1) has")
+                            : f("weightVertical (k x 1)[", "weight_vertical[");
+                    return new FreluFault("FReLU-light weightVertical mode " + mode, fr,
                             () -> base.get().weightVertical(w2).build().close());
                 } else {
                     return new FreluFault("FReLU-full weightVertical", f("light variant only"),
@@ -998,7 +1001,7 @@ public final class BadInputFuzzMain {
             default: {
                 long[] bad = {-1, Long.MIN_VALUE, -(1L << 40)};
                 long g = bad[r.nextInt(bad.length)];
-                return new TdFault(name + " guideChannels " + g, f("guideChannels = " + g),
+                return new TdFault(name + " guideChannels " + g, f("guideChannels = " + g, "guide_channels = " + g),
                         () -> NTDLReLU.builder().guideChannels(g).build().close());
             }
         }

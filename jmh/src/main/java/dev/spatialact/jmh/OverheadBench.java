@@ -32,7 +32,7 @@ import dev.spatialact.internal.SpatialActNative.sa_shape;
  * below the library's parallel threshold: one thread per call, whatever the pool size), and on
  * a single element (1x1x1x1) as a control.
  *
- * <p>{@code kernel*}: the JavaCPP binding {@code SpatialActNative.sa_cpu_leaky_relu_forward}
+ * <p>{@code kernel*}: the JavaCPP binding {@code SpatialActNative.sa_cpu_forward} (LeakyReLU)
  * called directly with a preallocated {@code sa_shape} and {@code sa_params}: JNI + kernel, no
  * Java checks. {@code api*}: the public {@code LeakyReLU.apply} on the same memory kind. The API
  * overhead is {@code apiX - kernelX} (the bar compares {@code apiPointer} and {@code apiArray}
@@ -104,7 +104,7 @@ public class OverheadBench {
         private void verify(Ops ops) {
             float[] want = new float[ops.n], got = new float[ops.n];
             Data.javaLeakyRelu(xa, want, Data.ALPHA);
-            int rc = SpatialActNative.sa_cpu_leaky_relu_forward(xp, yp, ns, ops.params);
+            int rc = SpatialActNative.sa_cpu_forward(SpatialActNative.SA_OP_LEAKY_RELU, xp, (FloatPointer) null, yp, ns, ops.params);
             if (rc != SpatialActNative.SA_OK) throw new IllegalStateException("kernel alone returned status " + rc);
             yp.get(got);
             if (!java.util.Arrays.equals(want, got)) throw new IllegalStateException("kernel alone disagrees with the Java loop");
@@ -130,19 +130,19 @@ public class OverheadBench {
     /** Kernel alone: the binding with FloatPointers (JNI + kernel). */
     @Benchmark
     public int kernelPointer(Ops o, Buffers d) {
-        return SpatialActNative.sa_cpu_leaky_relu_forward(d.xp, d.yp, d.ns, o.params);
+        return SpatialActNative.sa_cpu_forward(SpatialActNative.SA_OP_LEAKY_RELU, d.xp, (FloatPointer) null, d.yp, d.ns, o.params);
     }
 
     /** Kernel alone on float[] (the binding pins them: GetPrimitiveArrayCritical). */
     @Benchmark
     public int kernelArray(Ops o, Buffers d) {
-        return SpatialActNative.sa_cpu_leaky_relu_forward(d.xa, d.ya, d.ns, o.params);
+        return SpatialActNative.sa_cpu_forward(SpatialActNative.SA_OP_LEAKY_RELU, d.xa, (float[]) null, d.ya, d.ns, o.params);
     }
 
     /** Kernel alone on direct FloatBuffers. */
     @Benchmark
     public int kernelBuffer(Ops o, Buffers d) {
-        return SpatialActNative.sa_cpu_leaky_relu_forward(d.xb, d.yb, d.ns, o.params);
+        return SpatialActNative.sa_cpu_forward(SpatialActNative.SA_OP_LEAKY_RELU, d.xb, (FloatBuffer) null, d.yb, d.ns, o.params);
     }
 
     @Benchmark

@@ -50,7 +50,7 @@ public final class OverheadPaired {
                     start.await();
                     long end = System.nanoTime() + 3_000_000_000L;  // warm-up: both paths compiled
                     while (System.nanoTime() < end) {
-                        for (int i = 0; i < calls; i++) SpatialActNative.sa_cpu_leaky_relu_forward(x, y, ns, params);
+                        for (int i = 0; i < calls; i++) SpatialActNative.sa_cpu_forward(SpatialActNative.SA_OP_LEAKY_RELU, x, (FloatPointer) null, y, ns, params);
                         for (int i = 0; i < calls; i++) op.apply(x, y, shape);
                     }
                     int sink = 0;
@@ -59,7 +59,7 @@ public final class OverheadPaired {
                             boolean api = ((k + half) & 1) == 1;
                             long t0 = System.nanoTime();
                             if (api) for (int i = 0; i < calls; i++) op.apply(x, y, shape);
-                            else for (int i = 0; i < calls; i++) sink += SpatialActNative.sa_cpu_leaky_relu_forward(x, y, ns, params);
+                            else for (int i = 0; i < calls; i++) sink += SpatialActNative.sa_cpu_forward(SpatialActNative.SA_OP_LEAKY_RELU, x, (FloatPointer) null, y, ns, params);
                             r[api ? 1 : 0][k] = (System.nanoTime() - t0) / 1e3 / calls;
                         }
                     }
