@@ -6,8 +6,9 @@
 #   fuzz  the libFuzzer target src/test/fuzz/fuzz_entry.cpp (clang, ASan+UBSan, build-fuzz)
 #         for SA_FUZZ_SECONDS (default 60); fails on any finding; the corpus is kept in
 #         build-fuzz/corpus, findings go to build-fuzz/artifacts;
-#   jni   the Java suite (hardening tests included) under -Xcheck:jni:
-#         mvn test -Dsa.test.argLine=-Xcheck:jni; fails if Maven fails or if the JVM reports
+#   jni   the Java suites (the library's, hardening tests included, and the CLI's) under
+#         -Xcheck:jni: mvn install -Dsa.test.argLine=-Xcheck:jni, then the same test in cli/;
+#         fails if Maven fails or if the JVM reports
 #         any JNI problem (in the Maven log, Surefire's reports and its .dumpstream files).
 # Usage: scripts/hardening.sh [asan] [fuzz] [jni]      (no argument: all three, in that order)
 # Environment: SA_FUZZ_SECONDS (60), SA_FUZZ_SEED (0 = random), SA_JOBS (2),
@@ -137,17 +138,19 @@ step_fuzz() {
 
 step_jni() {
     local t0=$(date +%s) log="$LOGS/jni.log"
-    note "jni: mvn test -Dsa.test.argLine=-Xcheck:jni"
-    rm -rf "$ROOT/target/surefire-reports"
+    note "jni: mvn install, then the CLI's mvn test, both with -Dsa.test.argLine=-Xcheck:jni"
+    rm -rf "$ROOT/target/surefire-reports" "$ROOT/cli/target/surefire-reports"
+    # install: the CLI project (cli/) tests against the library in the local repository.
     # shellcheck disable=SC2086
-    mvn -B -ntp ${SA_MVN_ARGS:-} test -Dsa.test.argLine=-Xcheck:jni >"$log" 2>&1
+    mvn -B -ntp ${SA_MVN_ARGS:-} install -Dsa.test.argLine=-Xcheck:jni >"$log" 2>&1 &&
+        mvn -B -ntp ${SA_MVN_ARGS:-} -f "$ROOT/cli/pom.xml" test -Dsa.test.argLine=-Xcheck:jni >>"$log" 2>&1
     local rc=$?
     grep -E "Tests run:.*Fail|^(fuzz summary|concurrency|memory|loading):" "$log" | sed 's/^\[[A-Z]*\] //; s/^/    /'
-    local hits
-    hits=$(cat "$log" "$ROOT"/target/surefire-reports/*.txt "$ROOT"/target/surefire-reports/*.dumpstream 2>/dev/null |
+    local hits reports=("$ROOT"/target/surefire-reports "$ROOT"/cli/target/surefire-reports)
+    hits=$(cat "$log" "${reports[0]}"/*.txt "${reports[0]}"/*.dumpstream "${reports[1]}"/*.txt "${reports[1]}"/*.dumpstream 2>/dev/null |
         grep -cE "$JNI_PATTERN")
     if [ "$hits" -gt 0 ]; then
-        cat "$log" "$ROOT"/target/surefire-reports/*.txt "$ROOT"/target/surefire-reports/*.dumpstream 2>/dev/null |
+        cat "$log" "${reports[0]}"/*.txt "${reports[0]}"/*.dumpstream "${reports[1]}"/*.txt "${reports[1]}"/*.dumpstream 2>/dev/null |
             grep -E "$JNI_PATTERN" | sort | uniq -c | sort -rn | sed -n 1,20p | sed 's/^/    /'
         fail "jni: $hits JNI report line(s) under -Xcheck:jni (see $log)"
     elif [ $rc -ne 0 ]; then

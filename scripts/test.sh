@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# The project's test command (README): the Java suite and the native ctest programs, then the
-# hardening checks (sanitizers, fuzzing, -Xcheck:jni). Exits non-zero on the first failure.
+# The project's test command (README): the library's Java suite and native ctest programs, the
+# CLI's suite, then the hardening checks (sanitizers, fuzzing, -Xcheck:jni). Exits non-zero on
+# the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== mvn test (JUnit 5, then the native ctest programs)"
-mvn -B -ntp test
+echo "== mvn install (the library: JUnit 5, then the native ctest programs; installed for the CLI)"
+mvn -B -ntp install
+
+echo "== cli: mvn test (the command-line tool and demo, against the installed library)"
+mvn -B -ntp -f cli/pom.xml test
 
 if [ -x scripts/hardening.sh ]; then
     echo "== scripts/hardening.sh"

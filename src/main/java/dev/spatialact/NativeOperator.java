@@ -1,6 +1,7 @@
 package dev.spatialact;
 
 import java.lang.ref.Cleaner;
+import java.nio.FloatBuffer;
 import java.util.concurrent.ConcurrentHashMap;
 
 import org.bytedeco.javacpp.FloatPointer;
@@ -132,6 +133,39 @@ public abstract class NativeOperator implements AutoCloseable {
         checkShape(shape);
         checkInputCount(given);
         return shape;
+    }
+
+    // ---- any operator, generically (the CLI, the demo, benchmarks, tests) -------------------
+
+    /**
+     * y = op(inputs) for any operator, the inputs in the order of its row
+     * ({@link OperatorKind#inputNames()}; a guide that the operator does not take is left out).
+     * The same checks and paths as the operator's own {@code apply} methods.
+     */
+    public final void forward(Shape shape, float[] y, float[]... inputs) {
+        run(HostMemory.ARRAY, shape, y, given(inputs), inputs[0], inputs.length > 1 ? inputs[1] : null);
+    }
+
+    /** As {@link #forward(Shape, float[], float[]...)} on direct native-order buffers. */
+    public final void forward(Shape shape, FloatBuffer y, FloatBuffer... inputs) {
+        run(HostMemory.BUFFER, shape, y, given(inputs), inputs[0], inputs.length > 1 ? inputs[1] : null);
+    }
+
+    /** As {@link #forward(Shape, float[], float[]...)} on JavaCPP host pointers. */
+    public final void forward(Shape shape, FloatPointer y, FloatPointer... inputs) {
+        run(HostMemory.POINTER, shape, y, given(inputs), inputs[0], inputs.length > 1 ? inputs[1] : null);
+    }
+
+    /** As {@link #forward(Shape, float[], float[]...)} on device tensors, on stream (null: default). */
+    public final void forward(DeviceTensor y, CudaStream stream, DeviceTensor... inputs) {
+        run(y, stream, given(inputs), inputs[0], inputs.length > 1 ? inputs[1] : null);
+    }
+
+    private int given(Object[] inputs) {
+        if (inputs == null || inputs.length < 1 || inputs.length > SpatialActNative.SA_MAX_INPUTS)
+            throw SpatialActException.invalid(name + ": " + (inputs == null ? "inputs is null" : inputs.length + " inputs given")
+                    + "; it takes " + String.join(", ", operands.inputs));
+        return inputs.length;
     }
 
     // ---- the runner: every apply of every operator comes here -----------------------------

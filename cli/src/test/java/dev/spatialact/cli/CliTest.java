@@ -97,6 +97,18 @@ class CliTest {
 
     // ---- apply, checked against the Java API -----------------------------------------------------
 
+    /** The apply table is the library's operator table: a command for every row, no other. */
+    @Test
+    void everyOperatorOfTheLibraryIsACommand() {
+        java.util.Set<String> cli = new java.util.HashSet<>();
+        for (Ops.Spec sp : Ops.all()) cli.add(sp.name());
+        java.util.Set<String> lib = new java.util.HashSet<>();
+        for (dev.spatialact.OperatorKind k : dev.spatialact.OperatorKind.values()) lib.add(k.cliName());
+        assertEquals(lib, cli);
+        // and the demo shows every one of them
+        assertEquals(dev.spatialact.OperatorKind.values().length, Demo.operators(dev.spatialact.Backend.CPU).size());
+    }
+
     @Test
     void leakyReluAndRelu() {
         float[] x = random(N, 1);

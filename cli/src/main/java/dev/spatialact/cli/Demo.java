@@ -17,17 +17,13 @@ import java.util.function.IntFunction;
 import dev.spatialact.Backend;
 import dev.spatialact.CudaStream;
 import dev.spatialact.DeviceTensor;
-import dev.spatialact.LeakyReLU;
-import dev.spatialact.NTDLReLU;
 import dev.spatialact.NativeOperator;
-import dev.spatialact.PReLU;
+import dev.spatialact.OperatorKind;
 import dev.spatialact.Shape;
 import dev.spatialact.SpatialAct;
 import dev.spatialact.SpatialActException;
 import dev.spatialact.SpatialActException.Code;
 import dev.spatialact.Star;
-import dev.spatialact.TDLReLU;
-import dev.spatialact.UnaryActivation;
 import dev.spatialact.io.FReLUWeights;
 import dev.spatialact.io.Npy;
 
@@ -134,7 +130,7 @@ final class Demo {
         out.println();
         out.println("wrote to " + dir.toAbsolutePath().normalize() + ":");
         out.println("  " + String.join(", ", written));
-        out.println("try: java -jar target/spatialact-cli.jar apply frelu --input " + dir.resolve("input.npy") + " --weights "
+        out.println("try: java -jar cli/target/spatialact-cli.jar apply frelu --input " + dir.resolve("input.npy") + " --weights "
                 + dir.resolve("frelu-weights") + " --out y.npy");
         return 0;
     }
@@ -148,30 +144,27 @@ final class Demo {
         };
     }
 
-    /** The operators of the demo, in order. */
+    /**
+     * The operators of the demo: every row of the library's operator table, in order, as its
+     * sample instance (star with relu, hence its key). TD and NTD are optional: on a backend that
+     * cannot run them the demo says so and goes on.
+     */
     static List<DemoOp> operators(Backend backend) {
         List<DemoOp> l = new ArrayList<>();
-        l.add(new DemoOp("leaky-relu", c -> LeakyReLU.builder().alpha(LeakyReLU.DEFAULT_ALPHA).backend(backend).build(), false));
-        l.add(new DemoOp("relu", c -> LeakyReLU.builder().alpha(0f).backend(backend).build(), false));
-        l.add(new DemoOp("prelu", c -> PReLU.builder().alphas(preluSlopes(c)).backend(backend).build(), false));
-        l.add(new DemoOp("frelu", c -> FReLUWeights.random(c, 3, false, 11).build(1e-5f, backend), false));
-        l.add(new DemoOp("frelu-light", c -> FReLUWeights.random(c, 3, true, 12).build(1e-5f, backend), false));
-        l.add(new DemoOp("star-relu", c -> Star.builder().act(Star.Act.RELU).backend(backend).build(), false));
-        l.add(new DemoOp("td-lrelu", c -> TDLReLU.builder().backend(backend).build(), true));
-        l.add(new DemoOp("ntd-lrelu", c -> NTDLReLU.builder().backend(backend).build(), true));
+        for (OperatorKind k : OperatorKind.values()) {
+            String key = k == OperatorKind.STAR ? "star-relu" : k.cliName();
+            boolean optional = k == OperatorKind.TD_LRELU || k == OperatorKind.NTD_LRELU;
+            l.add(new DemoOp(key, c -> k.sample(c, backend), optional));
+        }
         return l;
     }
 
-    /** PReLU slopes of the demo: 0.25 (PyTorch's init) on channel 0 down to 0.05 on the last. */
-    static float[] preluSlopes(int c) {
-        float[] s = new float[c];
-        for (int i = 0; i < c; i++) s[i] = 0.25f - 0.2f * i / Math.max(1, c - 1);
-        return s;
-    }
-
+    /** y = op(x) or op(x, x2), as many inputs as the operator takes. */
     private static float[] run(NativeOperator op, float[] x, float[] x2, Shape shape) {
-        if (op instanceof Star s) return s.apply(x, x2, shape);
-        return ((UnaryActivation) op).apply(x, shape);
+        float[] y = new float[x.length];
+        if (op instanceof Star) op.forward(shape, y, x, x2);
+        else op.forward(shape, y, x);
+        return y;
     }
 
     // ---- the synthetic example -------------------------------------------------------------------
@@ -451,8 +444,8 @@ final class Demo {
             FloatBuffer x = direct(n).put(data).flip(), x2 = direct(n).put(data).flip(), y = direct(n);
             return new Buffers() {
                 void run(NativeOperator op) {
-                    if (op instanceof Star s) s.apply(x, x2, y, shape);
-                    else ((UnaryActivation) op).apply(x, y, shape);
+                    if (op instanceof Star) op.forward(shape, y, x, x2);
+                    else op.forward(shape, y, x);
                 }
 
                 public void close() {}
@@ -466,8 +459,8 @@ final class Demo {
             CudaStream stream = CudaStream.create(0);
             return new Buffers() {
                 void run(NativeOperator op) {
-                    if (op instanceof Star s) s.apply(x, x2, y, stream);
-                    else ((UnaryActivation) op).apply(x, y, stream);
+                    if (op instanceof Star) op.forward(y, stream, x, x2);
+                    else op.forward(y, stream, x);
                     stream.synchronize();
                 }
 

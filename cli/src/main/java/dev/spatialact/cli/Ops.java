@@ -14,6 +14,7 @@ import dev.spatialact.Backend;
 import dev.spatialact.FReLU;
 import dev.spatialact.LeakyReLU;
 import dev.spatialact.NTDLReLU;
+import dev.spatialact.OperatorKind;
 import dev.spatialact.PReLU;
 import dev.spatialact.Shape;
 import dev.spatialact.SpatialActException;
@@ -28,8 +29,8 @@ import dev.spatialact.io.Npy;
  * The operator table of {@code apply}: each entry is a name, a one-line summary, the options it
  * takes and a factory that builds the operator for an input shape and a backend.
  *
- * <p><b>Adding an operator</b> is one {@link #add} call in the static block below: name,
- * summary, whether it reads {@code --input2}, its options ({@link #opt}), and a factory
+ * <p><b>Adding an operator</b> is one {@link #add} call in the static block below: its row of the
+ * library's table ({@link OperatorKind}, which gives the name), summary, whether it reads {@code --input2}, its options ({@link #opt}), and a factory
  * {@code (args, shape, backend) -> unary(SomeOp.builder()...backend(backend).build())}. The
  * usage text and the "unknown operator" message list the table, so nothing else changes.
  */
@@ -66,21 +67,21 @@ final class Ops {
     private static final Map<String, Spec> TABLE = new LinkedHashMap<>();
 
     static {
-        add("leaky-relu", "y = x if x > 0 else alpha * x", false,
+        add(OperatorKind.LEAKY_RELU, "y = x if x > 0 else alpha * x", false,
                 List.of(opt("alpha", "A", "slope for x <= 0 (default 0.01)")),
                 (a, s, b) -> unary(LeakyReLU.builder().alpha(a.getFloat("alpha", LeakyReLU.DEFAULT_ALPHA)).backend(b).build()));
-        add("relu", "y = max(x, 0) (leaky-relu with alpha 0)", false, List.of(),
+        add(OperatorKind.RELU, "y = max(x, 0) (leaky-relu with alpha 0)", false, List.of(),
                 (a, s, b) -> unary(LeakyReLU.builder().alpha(0f).backend(b).build()));
-        add("prelu", "leaky-relu with one slope per channel", false,
+        add(OperatorKind.PRELU, "leaky-relu with one slope per channel", false,
                 List.of(opt("alpha", "A[,A...]", "C comma-separated slopes, or one for every channel (default 0.25, PyTorch's init)"),
                         opt("weights", "DIR", "instead of --alpha: DIR/[PREFIX]weight.npy of shape (C,) or (1,), an nn.PReLU state_dict"),
                         opt("prefix", "P", "file name prefix in --weights DIR, e.g. 'act.'")),
                 Ops::prelu);
-        add("frelu", "funnel activation y = max(x, BN(depthwise k x k conv(x)))", false, freluOptions(true),
+        add(OperatorKind.FRELU, "funnel activation y = max(x, BN(depthwise k x k conv(x)))", false, freluOptions(true),
                 (a, s, b) -> frelu(a, s, b, a.flag("light")));
-        add("frelu-light", "funnel activation, light: y = max(x, BN1(conv 1xk (x)) + BN2(conv kx1 (x)))", false, freluOptions(false),
+        add(OperatorKind.FRELU_LIGHT, "funnel activation, light: y = max(x, BN1(conv 1xk (x)) + BN2(conv kx1 (x)))", false, freluOptions(false),
                 (a, s, b) -> frelu(a, s, b, true));
-        add("star", "element-wise product y = act(a) * b (a: --input, b: --input2)", true,
+        add(OperatorKind.STAR, "element-wise product y = act(a) * b (a: --input, b: --input2)", true,
                 List.of(opt("input2", "B.npy", "the second operand b, of the input's shape (required)"),
                         opt("act", "ACT", "identity (default), relu, relu6 or leaky-relu"),
                         opt("alpha", "A", "slope of --act leaky-relu (default 0.01)")),
@@ -91,7 +92,7 @@ final class Ops {
                 opt("radius", "R", "Gaussian radius in [1, 32] (default ceil(3 sigma))"),
                 opt("iterations", "T", "iterations in [0, 1000] (default 5)"),
                 opt("epsilon", "E", "gate smoothing >= 0; 0 = hard gate (default 0)"));
-        add("td-lrelu", "threshold-dynamics regularised leaky ReLU (TD-LReLU)", false, td,
+        add(OperatorKind.TD_LRELU, "threshold-dynamics regularised leaky ReLU (TD-LReLU)", false, td,
                 (a, s, b) -> unary(tdSettings(TDLReLU.builder(), a).backend(b).build()));
         List<Option> ntd = new ArrayList<>(td);
         ntd.addAll(List.of(opt("search", "S", "search window radius S in [0, 7]: (2S+1)^2 neighbours (default 3)"),
@@ -99,7 +100,7 @@ final class Ops {
                 opt("h", "H", "weight bandwidth h > 0: w = exp(-d / h^2) (default 1.0)"),
                 opt("k", "K", "keep the K largest weights (the pixel itself always); 0 = the whole window (default)"),
                 opt("guide", "G.npy", "guide tensor (N, Cg, H, W) (or (Cg, H, W), (H, W)); default: the channel mean of the input")));
-        add("ntd-lrelu", "nonlocal threshold-dynamics leaky ReLU (NTD-LReLU)", false, ntd, Ops::ntd);
+        add(OperatorKind.NTD_LRELU, "nonlocal threshold-dynamics leaky ReLU (NTD-LReLU)", false, ntd, Ops::ntd);
     }
 
     /** Applies the TD options shared by td-lrelu and ntd-lrelu. */
@@ -146,8 +147,11 @@ final class Ops {
         };
     }
 
-    static void add(String name, String summary, boolean twoInputs, List<Option> options, Factory factory) {
-        TABLE.put(name, new Spec(name, summary, twoInputs, List.copyOf(options), factory));
+    /** A row for one row of the library's operator table ({@link OperatorKind}), under its CLI name. */
+    static void add(OperatorKind kind, String summary, boolean twoInputs, List<Option> options, Factory factory) {
+        if (twoInputs != (kind.inputNames().size() == 2 && !kind.inputNames().get(1).equals("guide")))
+            throw new IllegalStateException(kind + ": --input2 does not match the operator's inputs " + kind.inputNames());
+        TABLE.put(kind.cliName(), new Spec(kind.cliName(), summary, twoInputs, List.copyOf(options), factory));
     }
 
     static Option opt(String name, String arg, String help) {
