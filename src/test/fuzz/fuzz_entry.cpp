@@ -318,6 +318,10 @@ void verify(const Call& c, int rc, const Mem& mem, const Shape& sh) {
     if (!c.invalid && rc != SA_OK) violation(c, "valid call failed", rc, sh);
 }
 
+// Each forward call goes, by a bit of the input, through its entry point or through the operator
+// table's dispatch (sa_cpu_forward): the two must accept, reject and compute alike.
+bool g_via_table = false;
+
 // Replaces the thread's last message with a marker that names no entry point but sa_params_init.
 void set_marker() { sa_params_init(nullptr); }
 
@@ -358,6 +362,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)kStats;
     In in{data, size};
     const int op = in.u8() % NOPS;
+    g_via_table = in.u8() & 1;
     sa_cpu_set_isa(in.u8() % (kBest + 1));
     g_rng = in.u64() | 1;
 
@@ -398,7 +403,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             if (!sh.valid) call.bad("shape");
             mem.snap();
             set_marker();
-            rc = op == LEAKY_F ? sa_cpu_leaky_relu_forward(x, y, sh.s, params_null ? nullptr : &p)
+            rc = op == LEAKY_F ? (g_via_table ? sa_cpu_forward(SA_OP_LEAKY_RELU, x, nullptr, y, sh.s, params_null ? nullptr : &p)
+                                              : sa_cpu_leaky_relu_forward(x, y, sh.s, params_null ? nullptr : &p))
                                : sa_cpu_leaky_relu_backward(x, dy, y, sh.s, params_null ? nullptr : &p);
             break;
         }
@@ -431,7 +437,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             mem.snap();
             set_marker();
             if (op == FRELU_F) {
-                rc = sa_cpu_frelu_forward(x, y, sh.s, params_null ? nullptr : &p);
+                rc = g_via_table ? sa_cpu_forward(SA_OP_FRELU, x, nullptr, y, sh.s, params_null ? nullptr : &p)
+                                 : sa_cpu_frelu_forward(x, y, sh.s, params_null ? nullptr : &p);
             } else {
                 float* dy = sh.small ? mem.alloc(sh.numel, false)->data.data() : dummy(false);
                 rc = sa_cpu_frelu_backward(x, dy, y, sh.s, params_null ? nullptr : &p);
@@ -470,7 +477,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             mem.snap();
             set_marker();
             if (op == STAR_F) {
-                rc = sa_cpu_star_forward(a, b, y, sh.s, params_null ? nullptr : &p);
+                rc = g_via_table ? sa_cpu_forward(SA_OP_STAR, a, b, y, sh.s, params_null ? nullptr : &p)
+                                 : sa_cpu_star_forward(a, b, y, sh.s, params_null ? nullptr : &p);
             } else {
                 float* db = sh.small ? mem.alloc(sh.numel, true)->data.data() : dummy(true);
                 mem.snap();
@@ -551,9 +559,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             set_marker();
             const sa_params* pp = params_null ? nullptr : &p;
             switch (op) {
-                case TD_F: rc = sa_cpu_td_lrelu_forward(o, y, sh.s, pp); break;
+                case TD_F:
+                    rc = g_via_table ? sa_cpu_forward(SA_OP_TD_LRELU, o, nullptr, y, sh.s, pp) : sa_cpu_td_lrelu_forward(o, y, sh.s, pp);
+                    break;
                 case TD_B: rc = sa_cpu_td_lrelu_backward(o, o, y, sh.s, pp); break;
-                case NTD_F: rc = sa_cpu_ntd_lrelu_forward(o, guide, y, sh.s, pp); break;
+                case NTD_F:
+                    rc = g_via_table ? sa_cpu_forward(SA_OP_NTD_LRELU, o, guide, y, sh.s, pp)
+                                     : sa_cpu_ntd_lrelu_forward(o, guide, y, sh.s, pp);
+                    break;
                 default: rc = sa_cpu_ntd_lrelu_backward(o, guide, o, y, sh.s, pp); break;
             }
             break;
