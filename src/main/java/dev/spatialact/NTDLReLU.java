@@ -1,9 +1,5 @@
 package dev.spatialact;
 
-import java.nio.FloatBuffer;
-
-import org.bytedeco.javacpp.FloatPointer;
-
 import dev.spatialact.internal.SpatialActNative;
 
 /**
@@ -13,10 +9,11 @@ import dev.spatialact.internal.SpatialActNative;
  * channels. The guide is the channel mean of the input (the default, {@code guideChannels = 0}),
  * or a tensor N x Cg x H x W given with each call when the operator is built with
  * {@code guideChannels(Cg)}. Optional k-nearest truncation keeps the k largest weights.
- * sigma does not apply here. The formulation is the project's own reading of the paper (see
+ * With a guide, the operator takes (o, guide) through {@link TwoInputOperator} on every kind
+ * of memory: {@code apply(o, guide, y, shape)}. sigma does not apply here. The formulation is the project's own reading of the paper (see
  * {@link TDLReLU} and docs/TD-LReLU.md).
  */
-public final class NTDLReLU extends UnaryActivation {
+public final class NTDLReLU extends UnaryActivation implements TwoInputOperator {
     public static final int DEFAULT_SEARCH = 3, DEFAULT_PATCH = 1, DEFAULT_KNN = 0;
     public static final float DEFAULT_H = 1.0f;
 
@@ -57,31 +54,6 @@ public final class NTDLReLU extends UnaryActivation {
                     + " channels: call apply(o, guide, y, shape)");
         if (given == 2 && guideChannels == 0)
             throw SpatialActException.invalid(name() + " uses the channel mean as its guide: build it with guideChannels(Cg) to pass one");
-    }
-
-    /** y = NTD-LReLU(o) with the caller's guide (N x Cg x H x W). */
-    public void apply(float[] o, float[] guide, float[] y, Shape shape) {
-        run(HostMemory.ARRAY, shape, y, 2, o, guide);
-    }
-
-    /** As above on direct buffers in native byte order, from their positions. */
-    public void apply(FloatBuffer o, FloatBuffer guide, FloatBuffer y, Shape shape) {
-        run(HostMemory.BUFFER, shape, y, 2, o, guide);
-    }
-
-    /** As above on JavaCPP host pointers, from their positions. */
-    public void apply(FloatPointer o, FloatPointer guide, FloatPointer y, Shape shape) {
-        run(HostMemory.POINTER, shape, y, 2, o, guide);
-    }
-
-    /** On the GPU: o, guide (N x Cg x H x W) and y as device tensors, on stream (null: default). Asynchronous. */
-    public void apply(DeviceTensor o, DeviceTensor guide, DeviceTensor y, CudaStream stream) {
-        run(y, stream, 2, o, guide);
-    }
-
-    /** On raw device memory of GPU {@code device}: o, guide (N x Cg x H x W) and y; stream 0 = default. */
-    public void applyDevice(int device, long o, long guide, long y, Shape shape, long stream) {
-        runDevice(device, shape, stream, 2, y, o, guide);
     }
 
     public static final class Builder extends TDLReLU.AbstractBuilder<Builder> {

@@ -1,19 +1,14 @@
 package dev.spatialact;
 
-import java.nio.FloatBuffer;
-
-import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.Pointer;
-
 import dev.spatialact.internal.Native;
 import dev.spatialact.internal.SpatialActNative;
 
 /**
  * Star, the element-wise product fusion: y = act(a) * b, with act identity (default), relu,
- * relu6 or leaky_relu(alpha). a, b and y have one shape; y may be a or b (in place). Every
- * kind of memory of {@link UnaryActivation} is taken, through the same runner.
+ * relu6 or leaky_relu(alpha). a (in0), b (in1) and y have one shape; y may be a or b (in
+ * place). Every kind of memory, through {@link TwoInputOperator}.
  */
-public final class Star extends NativeOperator {
+public final class Star extends NativeOperator implements TwoInputOperator {
     /** The activation applied to a. */
     public enum Act {
         IDENTITY(SpatialActNative.SA_ACT_IDENTITY), RELU(SpatialActNative.SA_ACT_RELU),
@@ -76,42 +71,11 @@ public final class Star extends NativeOperator {
         }
     }
 
-    /** y = act(a) * b; a, b and y hold shape.numel() elements. */
-    public void apply(float[] a, float[] b, float[] y, Shape shape) {
-        run(HostMemory.ARRAY, shape, y, 2, a, b);
-    }
-
     /** Returns a new array y = act(a) * b. */
     public float[] apply(float[] a, float[] b, Shape shape) {
         Checks.array(a, "a", Checks.shape(shape));
         float[] y = new float[a.length];
         apply(a, b, y, shape);
         return y;
-    }
-
-    /** On direct buffers in native byte order, from their positions. */
-    public void apply(FloatBuffer a, FloatBuffer b, FloatBuffer y, Shape shape) {
-        run(HostMemory.BUFFER, shape, y, 2, a, b);
-    }
-
-    /** On JavaCPP host pointers, from their positions. */
-    public void apply(FloatPointer a, FloatPointer b, FloatPointer y, Shape shape) {
-        run(HostMemory.POINTER, shape, y, 2, a, b);
-    }
-
-    /** On the GPU, on the given stream (null: default). Asynchronous. */
-    public void apply(DeviceTensor a, DeviceTensor b, DeviceTensor y, CudaStream stream) {
-        run(y, stream, 2, a, b);
-    }
-
-    /** On raw device memory of GPU {@code device} from other CUDA code, on stream (0: default). */
-    public void applyDevice(int device, long a, long b, long y, Shape shape, long stream) {
-        runDevice(device, shape, stream, 2, y, a, b);
-    }
-
-    /** As above with JavaCPP Pointers (positions in floats). */
-    public void applyDevice(int device, Pointer a, Pointer b, Pointer y, Shape shape, Pointer stream) {
-        applyDevice(device, deviceAddress(a, "a"), deviceAddress(b, "b"), deviceAddress(y, "y"), shape,
-                stream == null ? 0 : stream.address());
     }
 }
