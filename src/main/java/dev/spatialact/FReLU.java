@@ -88,13 +88,12 @@ public final class FReLU extends UnaryActivation {
         }
     }
 
-    public static final class Builder {
+    public static final class Builder extends OperatorBuilder<Builder> {
         private final int channels;
         private final boolean light;
         private int k = DEFAULT_KERNEL_SIZE;
         private float[] weight, weight2, convBias;
         private final Bn bn1 = new Bn(), bn2 = new Bn();
-        private Backend backend = Backend.AUTO;
 
         private Builder(int channels, boolean light) {
             if (channels < 1) throw SpatialActException.invalid("FReLU: channels = " + channels + " must be >= 1");
@@ -154,11 +153,6 @@ public final class FReLU extends UnaryActivation {
         /** Light variant only: folded batch norm of the k x 1 branch. */
         public Builder foldedBatchNormVertical(float[] scale, float[] shift) {
             bn2.scale = scale; bn2.shift = shift;
-            return this;
-        }
-
-        public Builder backend(Backend backend) {
-            this.backend = backend;
             return this;
         }
 

@@ -36,20 +36,14 @@ public final class LeakyReLU extends UnaryActivation {
         return alpha;
     }
 
-    public static final class Builder {
+    public static final class Builder extends OperatorBuilder<Builder> {
         private float alpha = DEFAULT_ALPHA;
-        private Backend backend = Backend.AUTO;
 
         private Builder() {}
 
         /** Slope for x <= 0; finite. Default 0.01; 0 gives ReLU. */
         public Builder alpha(float alpha) {
             this.alpha = alpha;
-            return this;
-        }
-
-        public Builder backend(Backend backend) {
-            this.backend = backend;
             return this;
         }
 

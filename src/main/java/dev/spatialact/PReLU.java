@@ -31,19 +31,13 @@ public final class PReLU extends UnaryActivation {
             throw SpatialActException.invalid("PReLU has " + channels + " slopes; shape " + shape + " has " + shape.c() + " channels");
     }
 
-    public static final class Builder {
+    public static final class Builder extends OperatorBuilder<Builder> {
         private float[] alphas;
-        private Backend backend = Backend.AUTO;
 
         private Builder() {}
 
         public Builder alphas(float... alphas) {
             this.alphas = alphas;
-            return this;
-        }
-
-        public Builder backend(Backend backend) {
-            this.backend = backend;
             return this;
         }
 

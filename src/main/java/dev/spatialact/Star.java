@@ -42,10 +42,9 @@ public final class Star extends NativeOperator implements TwoInputOperator {
         return act;
     }
 
-    public static final class Builder {
+    public static final class Builder extends OperatorBuilder<Builder> {
         private Act act = Act.IDENTITY;
         private float alpha = LeakyReLU.DEFAULT_ALPHA;
-        private Backend backend = Backend.AUTO;
 
         private Builder() {}
 
@@ -57,11 +56,6 @@ public final class Star extends NativeOperator implements TwoInputOperator {
         /** Slope of LEAKY_RELU; finite (whatever the act), default 0.01. */
         public Builder alpha(float alpha) {
             this.alpha = alpha;
-            return this;
-        }
-
-        public Builder backend(Backend backend) {
-            this.backend = backend;
             return this;
         }
 

@@ -72,8 +72,7 @@ public final class TDLReLU extends UnaryActivation {
 
     /** Builder; the setters of {@link NTDLReLU.Builder} extend it. */
     @SuppressWarnings("unchecked")
-    public abstract static class AbstractBuilder<B extends AbstractBuilder<B>> {
-        Backend backend = Backend.AUTO;
+    public abstract static class AbstractBuilder<B extends AbstractBuilder<B>> extends OperatorBuilder<B> {
 
         abstract Settings settings();
 
@@ -94,7 +93,6 @@ public final class TDLReLU extends UnaryActivation {
         public B iterations(int v) { settings().iterations = v; return (B) this; }
         /** Gate smoothing: 0 = hard gate (default), > 0 = sigmoid of width eps. */
         public B epsilon(float v) { settings().eps = v; return (B) this; }
-        public B backend(Backend b) { backend = b; return (B) this; }
     }
 
     public static final class Builder extends AbstractBuilder<Builder> {
