@@ -208,22 +208,28 @@ int check_ntd_params(const char* fn, const sa_params* p) {
 
 // ---- per-entry-point checks: parameters, shape, pointers, aliasing ----------------------
 
-int check_leaky(const char* fn, const float* x, const float* y, sa_shape s, const sa_params* p, int64_t* numel) {
+// What every entry point checks first, in this order: the params pointer, the shape, the inputs,
+// the output, and the output's overlap with each input (exactly equal allowed where the operator
+// runs in place). in1 is the second input of a two-input operator (n1 NULL: none).
+static int check_io(const char* fn, const float* in0, const char* n0, bool same0, const float* in1, const char* n1,
+                    bool same1, const float* y, sa_shape s, const sa_params* p, int64_t* numel) {
     SA_TRY(check_params(fn, p));
     SA_TRY(check_shape(fn, s, numel));
-    SA_TRY(check_ptr(fn, x, "x"));
+    SA_TRY(check_ptr(fn, in0, n0));
+    if (n1) SA_TRY(check_ptr(fn, in1, n1));
     SA_TRY(check_ptr(fn, y, "y"));
-    SA_TRY(check_overlap(fn, x, "x", y, "y", *numel * 4, true));
+    SA_TRY(check_overlap(fn, in0, n0, y, "y", *numel * 4, same0));
+    return n1 ? check_overlap(fn, in1, n1, y, "y", *numel * 4, same1) : SA_OK;
+}
+
+int check_leaky(const char* fn, const float* x, const float* y, sa_shape s, const sa_params* p, int64_t* numel) {
+    SA_TRY(check_io(fn, x, "x", true, nullptr, nullptr, false, y, s, p, numel));
     SA_TRY(check_opt_ptr(fn, p->alpha_per_channel, "params.alpha_per_channel"));
     return check_leaky_params(fn, p);
 }
 
 int check_frelu(const char* fn, const float* x, const float* y, sa_shape s, const sa_params* p, int64_t* numel) {
-    SA_TRY(check_params(fn, p));
-    SA_TRY(check_shape(fn, s, numel));
-    SA_TRY(check_ptr(fn, x, "x"));
-    SA_TRY(check_ptr(fn, y, "y"));
-    SA_TRY(check_overlap(fn, x, "x", y, "y", *numel * 4, false));
+    SA_TRY(check_io(fn, x, "x", false, nullptr, nullptr, false, y, s, p, numel));
     SA_TRY(check_frelu_params(fn, p));
     SA_TRY(check_ptr(fn, p->weight, "params.weight"));
     return check_opt_ptr(fn, p->bias, "params.bias");
@@ -231,32 +237,18 @@ int check_frelu(const char* fn, const float* x, const float* y, sa_shape s, cons
 
 int check_star(const char* fn, const float* a, const float* b, const float* y, sa_shape s, const sa_params* p,
                int64_t* numel) {
-    SA_TRY(check_params(fn, p));
-    SA_TRY(check_shape(fn, s, numel));
-    SA_TRY(check_ptr(fn, a, "a"));
-    SA_TRY(check_ptr(fn, b, "b"));
-    SA_TRY(check_ptr(fn, y, "y"));
-    SA_TRY(check_overlap(fn, a, "a", y, "y", *numel * 4, true));
-    SA_TRY(check_overlap(fn, b, "b", y, "y", *numel * 4, true));
+    SA_TRY(check_io(fn, a, "a", true, b, "b", true, y, s, p, numel));
     return check_star_params(fn, p);
 }
 
 int check_td(const char* fn, const float* o, const float* y, sa_shape s, const sa_params* p, int64_t* numel) {
-    SA_TRY(check_params(fn, p));
-    SA_TRY(check_shape(fn, s, numel));
-    SA_TRY(check_ptr(fn, o, "o"));
-    SA_TRY(check_ptr(fn, y, "y"));
-    SA_TRY(check_overlap(fn, o, "o", y, "y", *numel * 4, false));
+    SA_TRY(check_io(fn, o, "o", false, nullptr, nullptr, false, y, s, p, numel));
     return check_td_params(fn, p);
 }
 
 int check_ntd(const char* fn, const float* o, const float* guide, const float* y, sa_shape s, const sa_params* p,
               int64_t* numel) {
-    SA_TRY(check_params(fn, p));
-    SA_TRY(check_shape(fn, s, numel));
-    SA_TRY(check_ptr(fn, o, "o"));
-    SA_TRY(check_ptr(fn, y, "y"));
-    SA_TRY(check_overlap(fn, o, "o", y, "y", *numel * 4, false));
+    SA_TRY(check_io(fn, o, "o", false, nullptr, nullptr, false, y, s, p, numel));
     SA_TRY(check_ntd_params(fn, p));
     if (p->guide_channels > 0) {
         SA_TRY(check_ptr(fn, guide, "guide"));
