@@ -27,9 +27,11 @@ struct NtdJob : NtdArgs {
     std::atomic<bool> oom{false};
 };
 
-void ntd_guide_task(void* ctx, int64_t task) {
+// A task of a stage that needs no scratch: the table's STAGE (ntd_guide, ntd_init) on the job.
+template <void (*KernelTable::*STAGE)(const NtdArgs&, int64_t)>
+void ntd_stage_task(void* ctx, int64_t task) {
     NtdJob& j = *static_cast<NtdJob*>(ctx);
-    j.k->ntd_guide(j, task);
+    (j.k->*STAGE)(j, task);
 }
 
 void ntd_weights_task(void* ctx, int64_t task) {
@@ -56,11 +58,6 @@ void ntd_normalise_task(void* ctx, int64_t i) {
         return;
     }
     j.k->ntd_normalise(j, i, s.p);
-}
-
-void ntd_init_task(void* ctx, int64_t task) {
-    NtdJob& j = *static_cast<NtdJob*>(ctx);
-    j.k->ntd_init(j, task);
 }
 
 void ntd_iter_task(void* ctx, int64_t task) {
@@ -142,7 +139,7 @@ int sa_cpu_ntd_lrelu_forward(const float* o, const float* guide, float* y, sa_sh
 
     for (int64_t s = 0; s < j.N; s++) {
         j.n = s;
-        run_tasks(j.Cg * j.H, ntd_guide_task, &j, par);
+        run_tasks(j.Cg * j.H, ntd_stage_task<&KernelTable::ntd_guide>, &j, par);
         for (int64_t c = 0; c < j.Cg; c++) {  // clamp the rows of the padded guide
             float* g = j.gpad + c * j.Hg * j.Wg;
             for (int64_t a = 0; a < pad; a++) {
@@ -152,7 +149,7 @@ int sa_cpu_ntd_lrelu_forward(const float* o, const float* guide, float* y, sa_sh
         }
         run_tasks((j.H + kNtdWeightRows - 1) / kNtdWeightRows, ntd_weights_task, &j, par);
         run_tasks(j.H, ntd_normalise_task, &j, par);
-        run_tasks(j.C * j.Hv, ntd_init_task, &j, par);
+        run_tasks(j.C * j.Hv, ntd_stage_task<&KernelTable::ntd_init>, &j, par);
         if (j.oom) break;
         for (int t = 1; t <= j.T && !j.oom; t++) {
             j.t = t;
