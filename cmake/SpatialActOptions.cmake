@@ -34,12 +34,14 @@ function(sa_configure_target target)
     endif()
 endfunction()
 
-# Adds kernels_isa.cpp compiled with the given flags as the table sa::kernels_<name>.
+# Adds the kernel sources (the arguments after flags) compiled with the given flags into the
+# namespace sa::isa_<name>, which makes the table sa::kernels_<name> (cpu/kernels/isa.h).
 function(sa_add_isa_kernels target name flags)
     set(obj ${target}_kernels_${name})
-    add_library(${obj} OBJECT ${CMAKE_CURRENT_SOURCE_DIR}/src/main/cpp/cpu/kernels_isa.cpp)
+    list(TRANSFORM ARGN PREPEND ${CMAKE_CURRENT_SOURCE_DIR}/ OUTPUT_VARIABLE sources)
+    add_library(${obj} OBJECT ${sources})
     target_include_directories(${obj} PRIVATE ${SA_INCLUDE_DIR})
-    target_compile_definitions(${obj} PRIVATE SA_ISA_NAME=${name})
+    target_compile_definitions(${obj} PRIVATE SA_ISA_NAME=${name} SA_ISA_BUILD_${name})
     # -fno-trapping-math: the JVM runs with FP traps off, and it lets GCC turn selects into blends.
     target_compile_options(${obj} PRIVATE -O3 -fno-math-errno -fno-trapping-math -fopenmp-simd -Wall -Wextra ${flags})
     if(SA_SANITIZE)

@@ -6,63 +6,40 @@
 
 using sa::fail;
 
-#define SA_NO_CUDA(fn) fail(SA_ERR_NO_CUDA, "%s: spatialact was built without CUDA (nvcc was not found at build time)", fn)
+// One line per entry point: the name, the parameter list, and what it does to its outputs
+// before it fails (the probe and allocation entries clear them, as the CUDA build does).
+#define SA_NO_CUDA_ENTRY(name, params, clear_outputs)                                                      \
+    int name params {                                                                                      \
+        clear_outputs;                                                                                     \
+        return fail(SA_ERR_NO_CUDA, "%s: spatialact was built without CUDA (nvcc was not found at build time)", \
+                    #name);                                                                                \
+    }
 
 extern "C" {
 
 int sa_cuda_compiled(void) { return 0; }
-int sa_cuda_device_count(int* count) {
-    if (count) *count = 0;
-    return SA_NO_CUDA("sa_cuda_device_count");
-}
-int sa_cuda_device_name(int, char* buf, int64_t len) {
-    if (buf && len > 0) buf[0] = '\0';
-    return SA_NO_CUDA("sa_cuda_device_name");
-}
-int sa_cuda_malloc(int, int64_t, void** ptr) {
-    if (ptr) *ptr = nullptr;
-    return SA_NO_CUDA("sa_cuda_malloc");
-}
-int sa_cuda_free(int, void*) { return SA_NO_CUDA("sa_cuda_free"); }
-int sa_cuda_memcpy_h2d(int, void*, const void*, int64_t, void*) { return SA_NO_CUDA("sa_cuda_memcpy_h2d"); }
-int sa_cuda_memcpy_d2h(int, void*, const void*, int64_t, void*) { return SA_NO_CUDA("sa_cuda_memcpy_d2h"); }
-int sa_cuda_memcpy_d2d(int, void*, const void*, int64_t, void*) { return SA_NO_CUDA("sa_cuda_memcpy_d2d"); }
-int sa_cuda_stream_create(int, void** stream) {
-    if (stream) *stream = nullptr;
-    return SA_NO_CUDA("sa_cuda_stream_create");
-}
-int sa_cuda_stream_destroy(int, void*) { return SA_NO_CUDA("sa_cuda_stream_destroy"); }
-int sa_cuda_stream_synchronize(int, void*) { return SA_NO_CUDA("sa_cuda_stream_synchronize"); }
+SA_NO_CUDA_ENTRY(sa_cuda_device_count, (int* count), if (count) *count = 0)
+SA_NO_CUDA_ENTRY(sa_cuda_device_name, (int, char* buf, int64_t len), if (buf && len > 0) buf[0] = '\0')
+SA_NO_CUDA_ENTRY(sa_cuda_malloc, (int, int64_t, void** ptr), if (ptr) *ptr = nullptr)
+SA_NO_CUDA_ENTRY(sa_cuda_free, (int, void*), )
+SA_NO_CUDA_ENTRY(sa_cuda_memcpy_h2d, (int, void*, const void*, int64_t, void*), )
+SA_NO_CUDA_ENTRY(sa_cuda_memcpy_d2h, (int, void*, const void*, int64_t, void*), )
+SA_NO_CUDA_ENTRY(sa_cuda_memcpy_d2d, (int, void*, const void*, int64_t, void*), )
+SA_NO_CUDA_ENTRY(sa_cuda_stream_create, (int, void** stream), if (stream) *stream = nullptr)
+SA_NO_CUDA_ENTRY(sa_cuda_stream_destroy, (int, void*), )
+SA_NO_CUDA_ENTRY(sa_cuda_stream_synchronize, (int, void*), )
 
-int sa_cuda_leaky_relu_forward(const float*, float*, sa_shape, const sa_params*, void*) {
-    return SA_NO_CUDA("sa_cuda_leaky_relu_forward");
-}
-int sa_cuda_leaky_relu_backward(const float*, const float*, float*, sa_shape, const sa_params*, void*) {
-    return SA_NO_CUDA("sa_cuda_leaky_relu_backward");
-}
-int sa_cuda_frelu_forward(const float*, float*, sa_shape, const sa_params*, void*) {
-    return SA_NO_CUDA("sa_cuda_frelu_forward");
-}
-int sa_cuda_frelu_backward(const float*, const float*, float*, sa_shape, const sa_params*, void*) {
-    return SA_NO_CUDA("sa_cuda_frelu_backward");
-}
-int sa_cuda_star_forward(const float*, const float*, float*, sa_shape, const sa_params*, void*) {
-    return SA_NO_CUDA("sa_cuda_star_forward");
-}
-int sa_cuda_star_backward(const float*, const float*, const float*, float*, float*, sa_shape, const sa_params*, void*) {
-    return SA_NO_CUDA("sa_cuda_star_backward");
-}
-int sa_cuda_td_lrelu_forward(const float*, float*, sa_shape, const sa_params*, void*) {
-    return SA_NO_CUDA("sa_cuda_td_lrelu_forward");
-}
-int sa_cuda_td_lrelu_backward(const float*, const float*, float*, sa_shape, const sa_params*, void*) {
-    return SA_NO_CUDA("sa_cuda_td_lrelu_backward");
-}
-int sa_cuda_ntd_lrelu_forward(const float*, const float*, float*, sa_shape, const sa_params*, void*) {
-    return SA_NO_CUDA("sa_cuda_ntd_lrelu_forward");
-}
-int sa_cuda_ntd_lrelu_backward(const float*, const float*, const float*, float*, sa_shape, const sa_params*, void*) {
-    return SA_NO_CUDA("sa_cuda_ntd_lrelu_backward");
-}
+SA_NO_CUDA_ENTRY(sa_cuda_leaky_relu_forward, (const float*, float*, sa_shape, const sa_params*, void*), )
+SA_NO_CUDA_ENTRY(sa_cuda_leaky_relu_backward, (const float*, const float*, float*, sa_shape, const sa_params*, void*), )
+SA_NO_CUDA_ENTRY(sa_cuda_frelu_forward, (const float*, float*, sa_shape, const sa_params*, void*), )
+SA_NO_CUDA_ENTRY(sa_cuda_frelu_backward, (const float*, const float*, float*, sa_shape, const sa_params*, void*), )
+SA_NO_CUDA_ENTRY(sa_cuda_star_forward, (const float*, const float*, float*, sa_shape, const sa_params*, void*), )
+SA_NO_CUDA_ENTRY(sa_cuda_star_backward,
+                 (const float*, const float*, const float*, float*, float*, sa_shape, const sa_params*, void*), )
+SA_NO_CUDA_ENTRY(sa_cuda_td_lrelu_forward, (const float*, float*, sa_shape, const sa_params*, void*), )
+SA_NO_CUDA_ENTRY(sa_cuda_td_lrelu_backward, (const float*, const float*, float*, sa_shape, const sa_params*, void*), )
+SA_NO_CUDA_ENTRY(sa_cuda_ntd_lrelu_forward, (const float*, const float*, float*, sa_shape, const sa_params*, void*), )
+SA_NO_CUDA_ENTRY(sa_cuda_ntd_lrelu_backward,
+                 (const float*, const float*, const float*, float*, sa_shape, const sa_params*, void*), )
 
 }  // extern "C"

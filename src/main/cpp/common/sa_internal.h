@@ -57,4 +57,10 @@ int td_radius(const sa_params* p);
 
 }  // namespace sa
 
+/* An entry point of spatialact.h that a backend does not implement yet, in one line: the
+ * name, then the parameter types; it fails with SA_ERR_NOT_IMPLEMENTED and a message that
+ * names it (every such entry is a gradient so far). Used inside the extern "C" block. */
+#define SA_NOT_IMPLEMENTED_ENTRY(name, ...) \
+    int name(__VA_ARGS__) { return sa::fail(SA_ERR_NOT_IMPLEMENTED, "%s: gradients are not implemented yet", #name); }
+
 #endif

@@ -3,7 +3,7 @@
 // first call here then reports cudaErrorInsufficientDriver as SA_ERR_NO_CUDA.
 #include <stdio.h>
 
-#include "cuda_check.cuh"
+#include "kernel_utils.cuh"
 #include "spatialact/spatialact.h"
 
 using sa::fail;

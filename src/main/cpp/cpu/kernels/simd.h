@@ -1,5 +1,5 @@
 // A minimal vector type for the hand-vectorised CPU kernels, chosen by the instruction set the
-// including translation unit is compiled for (kernels_isa.cpp is compiled once per ISA):
+// including translation unit is compiled for (the kernel files are compiled once per ISA):
 // AVX-512 (16 lanes, FMA), AVX2 (8 lanes, FMA) or SSE2 (4 lanes; fmadd is a multiply and an
 // add, as the compiler does for plain C++ there). Only what the kernels need.
 #ifndef SA_CPU_SIMD_H
@@ -7,7 +7,10 @@
 
 #include <immintrin.h>
 
+#include "isa.h"
+
 namespace sa {
+namespace SA_ISA_NS {
 namespace simd {
 
 #if defined(__AVX512F__)
@@ -66,6 +69,7 @@ inline V load_reg(const float* p) {
 }
 
 }  // namespace simd
+}  // namespace SA_ISA_NS
 }  // namespace sa
 
 #endif

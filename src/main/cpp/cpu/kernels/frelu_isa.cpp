@@ -1,53 +1,17 @@
-// CPU kernels, written once and compiled per instruction set (see kernels.h and the CMake
-// target list). The element-wise loops are plain C++ that GCC vectorises (`omp simd`, with
-// -fopenmp-simd and no OpenMP runtime, tells it the rows do not alias); the FReLU stencil uses
-// the explicit vectors of simd.h. No -ffast-math: NaN must propagate.
+// FReLU CPU kernel, compiled once per instruction set (isa.h): y = max(x, conv_KxK(x) + shift)
+// in one pass, with the explicit vectors of simd.h (docs/DESIGN.md describes the scheme).
 #include <stdint.h>
 #include <string.h>
 
-#include "../common/sa_math.h"
-#include "kernels.h"
+#include "isa.h"
+
+#include "../../common/sa_math.h"
 #include "simd.h"
 #include "spatialact/spatialact.h"
 
-#ifndef SA_ISA_NAME
-#error "SA_ISA_NAME must be defined (baseline, avx2, avx512)"
-#endif
-
-#define SA_CAT2(a, b) a##b
-#define SA_CAT(a, b) SA_CAT2(a, b)
-#define SA_TABLE SA_CAT(kernels_, SA_ISA_NAME)
-#define SA_STR2(a) #a
-#define SA_STR(a) SA_STR2(a)
-
 namespace sa {
+namespace SA_ISA_NS {
 namespace {
-
-void leaky(const float* x, float* y, int64_t n, float alpha) {
-    // y may equal x (in place); each element is read before it is written.
-#pragma omp simd
-    for (int64_t i = 0; i < n; i++) y[i] = sa_leaky(x[i], alpha);
-}
-
-void leaky_backward(const float* x, const float* dy, float* dx, int64_t n, float alpha) {
-#pragma omp simd
-    for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * sa_leaky_grad(x[i], alpha);
-}
-
-template <int ACT>
-void star_t(const float* a, const float* b, float* y, int64_t n, float alpha) {
-#pragma omp simd
-    for (int64_t i = 0; i < n; i++) y[i] = sa_star_act(a[i], ACT, alpha) * b[i];
-}
-
-void star(const float* a, const float* b, float* y, int64_t n, int act, float alpha) {
-    switch (act) {
-        case SA_ACT_RELU: star_t<SA_ACT_RELU>(a, b, y, n, alpha); break;
-        case SA_ACT_RELU6: star_t<SA_ACT_RELU6>(a, b, y, n, alpha); break;
-        case SA_ACT_LEAKY_RELU: star_t<SA_ACT_LEAKY_RELU>(a, b, y, n, alpha); break;
-        default: star_t<SA_ACT_IDENTITY>(a, b, y, n, alpha); break;
-    }
-}
 
 // A row of zeros standing in for the input rows above and below the image (zero padding).
 alignas(64) const float kZeroRow[kColTile + 2 * (SA_FRELU_MAX_K / 2) + 16] = {};
@@ -294,6 +258,8 @@ void frelu_t(const FreluTask& t) {
     }
 }
 
+}  // namespace
+
 void frelu(const FreluTask& t) {
     const bool light = t.variant == SA_FRELU_LIGHT;
     switch (t.k) {
@@ -305,9 +271,5 @@ void frelu(const FreluTask& t) {
     }
 }
 
-}  // namespace
-
-extern const KernelTable SA_TABLE;
-const KernelTable SA_TABLE = {SA_STR(SA_ISA_NAME), leaky, leaky_backward, star, frelu};
-
+}  // namespace SA_ISA_NS
 }  // namespace sa

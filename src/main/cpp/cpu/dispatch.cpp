@@ -1,0 +1,105 @@
+// CPU dispatch (dispatch.h): the instruction set in use and its kernel table, the thread count,
+// the task runner and scratch memory of the entry points; sa_cpu_isa*, sa_cpu_threads*.
+#include "dispatch.h"
+
+#include <stdlib.h>
+
+#include <atomic>
+
+#include "../common/sa_internal.h"
+#include "spatialact/spatialact.h"
+#include "threadpool.h"
+
+namespace sa {
+namespace {
+
+int detect_isa() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        return SA_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SA_ISA_AVX2;
+#endif
+    return SA_ISA_BASELINE;
+}
+
+const int g_best_isa = detect_isa();
+std::atomic<int> g_isa{g_best_isa};
+
+}  // namespace
+
+const KernelTable& kt() {
+    switch (g_isa.load(std::memory_order_relaxed)) {
+        case SA_ISA_AVX512: return kernels_avx512;
+        case SA_ISA_AVX2: return kernels_avx2;
+        default: return kernels_baseline;
+    }
+}
+
+void run_tasks(int64_t ntasks, task_fn fn, void* ctx, bool parallel) {
+    if (!parallel || ntasks <= 1) {
+        for (int64_t t = 0; t < ntasks; t++) fn(ctx, t);
+    } else {
+        parallel_for(ntasks, fn, ctx);
+    }
+}
+
+Buf::~Buf() { free(p); }
+
+bool Buf::reserve(size_t count) {
+    if (count <= n) return true;
+    free(p);
+    p = nullptr;
+    n = 0;
+    if (count > (SIZE_MAX - 64) / sizeof(float)) return false;
+    size_t bytes = (count * sizeof(float) + 63) & ~(size_t)63;
+    p = static_cast<float*>(aligned_alloc(64, bytes));
+    if (!p) return false;
+    n = count;
+    return true;
+}
+
+bool Scratch::get(size_t count) {
+    static thread_local Buf cached;
+    if (count <= kCacheCap) {
+        if (!cached.reserve(count)) return false;
+        p = cached.p;
+    } else {
+        if (!own.reserve(count)) return false;
+        p = own.p;
+    }
+    return true;
+}
+
+}  // namespace sa
+
+using namespace sa;
+
+extern "C" {
+
+int sa_cpu_isa(void) { return g_isa.load(); }
+
+int sa_cpu_isa_supported(int isa) { return isa >= SA_ISA_BASELINE && isa <= g_best_isa ? 1 : 0; }
+
+int sa_cpu_set_isa(int isa) {
+    if (!sa_cpu_isa_supported(isa))
+        return fail(SA_ERR_INVALID_ARGUMENT, "sa_cpu_set_isa: instruction set %d is not supported by this CPU (best %d)",
+                    isa, g_best_isa);
+    g_isa.store(isa);
+    return SA_OK;
+}
+
+int sa_cpu_threads(void) { return pool_threads(); }
+
+int sa_cpu_set_threads(int threads) {
+    if (threads > 4096) return fail(SA_ERR_INVALID_ARGUMENT, "sa_cpu_set_threads: threads = %d is too many", threads);
+    try {
+        pool_set_threads(threads);
+    } catch (...) {
+        return fail(SA_ERR_OUT_OF_MEMORY, "sa_cpu_set_threads: could not start %d threads", threads);
+    }
+    return SA_OK;
+}
+
+}  // extern "C"

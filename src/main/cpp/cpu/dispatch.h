@@ -1,0 +1,172 @@
+// CPU plumbing shared by every operator: the kernel table and the arguments of its entries,
+// the pick of the table for this CPU, and the task helpers of the entry points.
+//
+// One ISA-dispatch mechanism for every CPU kernel: each operator's kernel source,
+// kernels/<operator>_isa.cpp, is compiled once per instruction set (baseline SSE2, AVX2+FMA,
+// AVX-512; CMakeLists.txt and sa_add_isa_kernels) into the namespace sa::isa_<name>, and
+// kernels/table_isa.cpp assembles those functions into the table sa::kernels_<name>. The entry
+// points (elementwise.cpp, frelu.cpp, td_lrelu.cpp, ntd_lrelu.cpp) call kernels only through
+// kt(), the table of the ISA this CPU has or sa_cpu_set_isa() forced, so one binary runs on
+// any x86-64 and uses the widest vectors the CPU has.
+#ifndef SA_CPU_DISPATCH_H
+#define SA_CPU_DISPATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "spatialact/spatialact.h"
+#include "threadpool.h"
+
+namespace sa {
+
+// ---- arguments of the kernels ---------------------------------------------------------------
+
+// Column tile of the row-based stencils: the K input rows of a tile stay in L1/L2 whatever
+// the image width.
+constexpr int64_t kColTile = 2048;
+
+struct FreluTask {
+    const float* x;  // plane
+    float* y;        // plane
+    int64_t h, w;
+    int64_t r0, r1;  // rows
+    int64_t c0, c1;  // columns
+    int k, variant;
+    const float* weight;  // this channel's folded weights
+    float bias;
+};
+
+// Gate parameters of TD/NTD-LReLU (make_gate). v = 1 - 2u is what the Gaussian sees.
+struct GateParams {
+    float alpha, eps, vclosed;  // vclosed = 1 - 2 alpha: v of a closed hard gate
+    float kz;                   // soft: (1 - alpha) / eps, capped at 1e30 (see make_gate)
+};
+
+// TD-LReLU on one tile.
+struct TdTile {
+    const float* o;  // plane
+    float* y;        // plane
+    int64_t H, W;
+    int64_t R0, R1, C0, C1;  // output rectangle
+    int T, r;
+    float lambda;
+    GateParams gp;
+    const float* g;  // 2r+1 taps
+};
+typedef void (*TdTileFn)(const TdTile& tile, float* scratch);
+
+// Rows per step of the TD wavefront: a level computes this many rows at a time, so the 2r+B
+// rows of the level below that they read stay in L1 while each is read 2r+1 times.
+constexpr int kWaveBlock = 16;
+
+// NTD-LReLU: the call's inputs, the sample being processed and the workspace.
+struct NtdArgs {
+    const float* o;
+    const float* guide;  // user guide or nullptr
+    float* y;
+    int64_t N, C, H, W, Cg;
+    int S, P, T, knn;
+    float h, lambda;
+    GateParams gp;
+    // per-sample state
+    int64_t n;
+    int t;
+    // workspace
+    float* gpad;  // Cg x Hg x Wg, clamp-to-edge padded guide (pad P+S)
+    int64_t Hg, Wg;
+    float* wt;    // H x K x W normalised weights
+    float* va;    // C x Hv x pv padded v (ring of S zeros)
+    float* vb;
+    int64_t Hv, pvv;
+};
+typedef void (*NtdIterFn)(const NtdArgs& j, int64_t i0, int64_t i1, float* acc);
+
+// Rows per weight task of NTD (see ntd_weights).
+constexpr int64_t kNtdWeightRows = 8;
+
+constexpr int ntd_K(int S) { return (2 * S + 1) * (2 * S + 1); }
+
+// ---- the kernel table -----------------------------------------------------------------------
+
+struct KernelTable {
+    const char* name;
+    // kernels/elementwise_isa.cpp
+    void (*leaky)(const float* x, float* y, int64_t n, float alpha);
+    void (*leaky_backward)(const float* x, const float* dy, float* dx, int64_t n, float alpha);
+    void (*star)(const float* a, const float* b, float* y, int64_t n, int act, float alpha);
+    // kernels/frelu_isa.cpp
+    void (*frelu)(const FreluTask& t);
+    // kernels/td_lrelu_isa.cpp: the tile kernel for (soft, wavefront or whole-tile buffer, r)
+    TdTileFn (*td_tile)(bool soft, bool wave, int r);
+    void (*td_soft_point)(const float* o, float* y, int64_t n, const GateParams& gp);
+    // kernels/ntd_lrelu_isa.cpp: the iteration kernel for (soft, S), and the stages that
+    // build the guide (task: channel x row), the weights of rows [i0, i0 + kNtdWeightRows)
+    // (E, Hs: see ntd_weights), their normalisation (row i; scratch: W floats, plus K x W
+    // with k-nearest truncation) and v^0 (task: channel x padded row).
+    NtdIterFn (*ntd_iter)(bool soft, int S);
+    void (*ntd_guide)(const NtdArgs& j, int64_t task);
+    void (*ntd_weights)(const NtdArgs& j, int64_t i0, int64_t i1, float* E, float* Hs);
+    void (*ntd_normalise)(const NtdArgs& j, int64_t i, float* scratch);
+    void (*ntd_init)(const NtdArgs& j, int64_t task);
+    // td_soft_point and the NTD stages other than ntd_iter are the baseline build's in every
+    // table (kernels/table_isa.cpp): one build keeps their results (the NTD weights, the
+    // pointwise soft gate) the same bits on every CPU, where the AVX2 and AVX-512 builds
+    // would round differently (FMA contraction). They run once per call or per sample, not
+    // per iteration.
+};
+
+extern const KernelTable kernels_baseline;
+extern const KernelTable kernels_avx2;
+extern const KernelTable kernels_avx512;
+
+// The table of the current ISA (sa_cpu_isa()); dispatch.cpp.
+const KernelTable& kt();
+
+// ---- task helpers of the entry points (dispatch.cpp) ---------------------------------------
+
+// Below this many elements a call runs on the calling thread: waking workers costs more.
+constexpr int64_t kParallelMin = 1 << 15;
+
+// fn(ctx, t) for t in [0, ntasks): on the pool when parallel (and there are two or more),
+// else in order on the calling thread.
+void run_tasks(int64_t ntasks, task_fn fn, void* ctx, bool parallel);
+
+// Checked size arithmetic for workspaces: false on overflow.
+static inline bool mul_ok(size_t a, size_t b, size_t* out) {
+    if (a != 0 && b > SIZE_MAX / a) return false;
+    *out = a * b;
+    return true;
+}
+
+static inline int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// Scratch memory: 64-byte aligned, never throws.
+struct Buf {
+    float* p = nullptr;
+    size_t n = 0;
+    Buf() = default;
+    Buf(const Buf&) = delete;
+    Buf& operator=(const Buf&) = delete;
+    ~Buf();
+    bool reserve(size_t count);  // false when it cannot allocate
+};
+
+// Hands out scratch for one task: the thread's cached buffer (kept and grown per thread), or
+// above kCacheCap floats a private buffer that is freed when the task ends.
+constexpr size_t kCacheCap = size_t(4) << 20;  // floats (16 MiB) kept per thread
+struct Scratch {
+    Buf own;
+    float* p = nullptr;
+    bool get(size_t count);
+};
+
+// ---- shared by td_lrelu.cpp and ntd_lrelu.cpp (defined in td_lrelu.cpp) ------------------
+
+GateParams make_gate(const sa_params* p);
+// The pointwise case of TD and NTD, T == 0 or lambda == 0. Hard: LeakyReLU itself. Soft:
+// o * gate(o).
+int td_pointwise(const float* o, float* y, sa_shape shape, int64_t n, const sa_params* p);
+
+}  // namespace sa
+
+#endif

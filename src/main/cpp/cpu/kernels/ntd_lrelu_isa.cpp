@@ -1,0 +1,268 @@
+// NTD-LReLU CPU kernels, compiled once per instruction set (isa.h): one iteration over a block
+// of rows for S = 0..7 fixed at compile time, and (baseline build only, see KernelTable) the
+// per-sample stages: the padded guide, the nonlocal weights, their normalisation and v^0.
+// ntd_lrelu.cpp runs them as tasks.
+#include <stdint.h>
+#include <string.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "isa.h"
+#include "spatialact/spatialact.h"
+#include "td_gate.h"
+
+namespace sa {
+namespace SA_ISA_NS {
+namespace {
+
+// One iteration over a block of rows, every channel: acc = W v, f = o - lambda acc.
+template <int S, bool SOFT>
+void ntd_iter_fn(const NtdArgs& j, int64_t i0, int64_t i1, float* acc) {
+    constexpr int D = 2 * S + 1;
+    constexpr int K = D * D;
+    const int64_t H = j.H, W = j.W, pvv = j.pvv;
+    const bool final_it = j.t == j.T;
+    const float lambda = j.lambda;
+    const GateParams gp = j.gp;
+    // Rows outer, channels inner: the row's K weight rows stay in L1/L2 while every channel
+    // uses them; the 2S+1 v rows of each channel around row i stay in L2 from the row before.
+    for (int64_t i = i0; i < i1; i++) {
+        const float* wrow = j.wt + i * K * W;
+        for (int64_t c = 0; c < j.C; c++) {
+            const float* vsrc = j.va + c * j.Hv * pvv;
+            float* vdst = j.vb + c * j.Hv * pvv;
+            const float* vc = vsrc + (i + S) * pvv + S;  // centre: v(i, 0)
+            for (int dy = 0; dy < D; dy++) {
+                const float* vr = vc + (int64_t)(dy - S) * pvv - S;  // v(i + dy - S, x - S)
+                const float* w0 = wrow + (int64_t)dy * D * W;
+                const bool first = dy == 0;
+#pragma omp simd
+                for (int64_t x = 0; x < W; x++) {
+                    float s = first ? 0.0f : acc[x];
+#pragma GCC unroll 15
+                    for (int dx = 0; dx < D; dx++) s += w0[dx * W + x] * vr[x + dx];
+                    acc[x] = s;
+                }
+            }
+            const float* orow = j.o + ((j.n * j.C + c) * H + i) * W;
+            if (final_it) {
+                float* yrow = j.y + ((j.n * j.C + c) * H + i) * W;
+                with_relu<SOFT>(gp, [&](auto relu) {
+                    td_gate_loop<SOFT, true, decltype(relu)::value>(yrow, acc, orow, lambda, gp, 0, W);
+                });
+            } else {
+                float* vd = vdst + (i + S) * pvv + S;
+#pragma omp simd
+                for (int64_t x = 0; x < W; x++) {
+                    const float f = orow[x] - lambda * acc[x];
+                    vd[x] = v_of<SOFT>(f, gp);
+                }
+            }
+        }
+    }
+}
+
+// fns[S] has S at compile time.
+template <bool SOFT, int... S>
+NtdIterFn ntd_iter_search(int s, std::integer_sequence<int, S...>) {
+    static constexpr NtdIterFn fns[] = {ntd_iter_fn<S, SOFT>...};
+    return fns[s >= 0 && s < (int)sizeof...(S) ? s : (int)sizeof...(S) - 1];
+}
+
+}  // namespace
+
+NtdIterFn ntd_iter(bool soft, int S) {
+    constexpr auto searches = std::make_integer_sequence<int, SA_NTD_MAX_SEARCH + 1>{};
+    return soft ? ntd_iter_search<true>(S, searches) : ntd_iter_search<false>(S, searches);
+}
+
+}  // namespace SA_ISA_NS
+
+#if defined(SA_ISA_BUILD_baseline)
+namespace isa_baseline {
+
+// Guide rows (interior) of the padded guide: copy or channel mean, then clamp the columns.
+void ntd_guide(const NtdArgs& j, int64_t task) {
+    const int64_t H = j.H, W = j.W, pad = j.P + j.S;
+    const int64_t i = task % H, c = task / H;  // c < Cg
+    float* dst = j.gpad + (c * j.Hg + i + pad) * j.Wg;
+    float* d = dst + pad;
+    if (j.guide) {
+        memcpy(d, j.guide + ((j.n * j.Cg + c) * H + i) * W, sizeof(float) * (size_t)W);
+    } else {
+        const float* src = j.o + (j.n * j.C * H + i) * W;
+        memcpy(d, src, sizeof(float) * (size_t)W);
+        for (int64_t ch = 1; ch < j.C; ch++) {
+            const float* s = src + ch * H * W;
+#pragma omp simd
+            for (int64_t x = 0; x < W; x++) d[x] += s[x];
+        }
+        const float inv = (float)(1.0 / (double)j.C);
+        if (j.C > 1) {
+#pragma omp simd
+            for (int64_t x = 0; x < W; x++) d[x] *= inv;
+        }
+    }
+    for (int64_t b = 0; b < pad; b++) {
+        dst[b] = d[0];
+        d[W + b] = d[W - 1];
+    }
+}
+
+// Weights of rows [i0, i1): per search offset, squared guide differences over the patch-
+// extended rows, a horizontal box sum, a vertical box sum, exp. Scratch: (rows + 2P) x
+// (W + 2P) for the squared differences and (rows + 2P) x W for the horizontal sums.
+void ntd_weights(const NtdArgs& j, int64_t i0, int64_t i1, float* E, float* Hs) {
+    const int64_t H = j.H, W = j.W, Cg = j.Cg;
+    const int S = j.S, P = j.P, K = ntd_K(S), pad = P + S;
+    const int64_t We = W + 2 * P, re = (i1 - i0) + 2 * P;
+    const int np = (2 * P + 1) * (2 * P + 1);
+    const float scale = (float)(1.0 / ((double)np * (double)Cg * (double)j.h * (double)j.h));
+    for (int dy = -S; dy <= S; dy++) {
+        for (int dx = -S; dx <= S; dx++) {
+            const int k = (dy + S) * (2 * S + 1) + (dx + S);
+            if (dy == 0 && dx == 0) {
+                for (int64_t i = i0; i < i1; i++) {
+                    float* w = j.wt + (i * K + k) * W;
+#pragma omp simd
+                    for (int64_t x = 0; x < W; x++) w[x] = 1.0f;
+                }
+                continue;
+            }
+            // E[e][b]: extended row q = i0 - P + e, extended column b - P.
+            for (int64_t e = 0; e < re; e++) {
+                const int64_t q = i0 - P + e;
+                float* er = E + e * We;
+                for (int64_t c = 0; c < Cg; c++) {
+                    const float* g0 = j.gpad + (c * j.Hg + q + pad) * j.Wg + (pad - P);
+                    const float* g1 = j.gpad + (c * j.Hg + q + dy + pad) * j.Wg + (pad - P + dx);
+                    if (c == 0) {
+#pragma omp simd
+                        for (int64_t b = 0; b < We; b++) {
+                            const float d = g0[b] - g1[b];
+                            er[b] = d * d;
+                        }
+                    } else {
+#pragma omp simd
+                        for (int64_t b = 0; b < We; b++) {
+                            const float d = g0[b] - g1[b];
+                            er[b] += d * d;
+                        }
+                    }
+                }
+                float* hr = Hs + e * W;
+#pragma omp simd
+                for (int64_t x = 0; x < W; x++) hr[x] = er[x];
+                for (int b = 1; b <= 2 * P; b++) {
+                    const float* eb = er + b;
+#pragma omp simd
+                    for (int64_t x = 0; x < W; x++) hr[x] += eb[x];
+                }
+            }
+            for (int64_t i = i0; i < i1; i++) {
+                float* w = j.wt + (i * K + k) * W;
+                const float* h0 = Hs + (i - i0) * W;
+#pragma omp simd
+                for (int64_t x = 0; x < W; x++) w[x] = h0[x];
+                for (int a = 1; a <= 2 * P; a++) {
+                    const float* ha = h0 + a * W;
+#pragma omp simd
+                    for (int64_t x = 0; x < W; x++) w[x] += ha[x];
+                }
+                if (i + dy < 0 || i + dy >= H) {  // y outside the image: no weight
+                    memset(w, 0, sizeof(float) * (size_t)W);
+                    continue;
+                }
+                const int64_t x0 = std::max<int64_t>(0, -dx), x1 = std::min<int64_t>(W, W - dx);
+#pragma omp simd
+                for (int64_t x = 0; x < W; x++) {
+                    const float d = w[x] * scale;
+                    const bool in = x >= x0 && x < x1;
+                    // NaN distance (a NaN or infinite guide value): the pair is dissimilar.
+                    // Beyond d = 87 the weight (< 1.7e-38) is taken as 0.
+                    w[x] = (in && d < 87.0f) ? vexp(-d) : 0.0f;
+                }
+            }
+        }
+    }
+}
+
+// k-nearest truncation and normalisation of one image row.
+void ntd_normalise(const NtdArgs& j, int64_t i, float* scratch) {
+    const int64_t W = j.W;
+    const int K = ntd_K(j.S), self = K / 2;
+    float* base = j.wt + i * K * W;
+    const bool knn = j.knn > 0 && j.knn < K;
+    float* sum = scratch;
+    if (knn) {
+        // Rank of candidate k at x: how many other candidates beat it, a candidate k2 beating
+        // k when w[k2] > w[k], or w[k2] == w[k] and k2 < k (lower raster index: y = x +
+        // offset(k), and k runs in raster order of the offsets). Keep the knn-1 best; x itself
+        // (k = self, weight 1) is always kept and not ranked. Ranks first, then zeroing.
+        const float need = (float)(j.knn - 1);
+        float* rank = scratch + W;  // K x W, float counts (exact up to 2^24)
+        for (int k = 0; k < K; k++) {
+            if (k == self) continue;
+            float* rk = rank + k * W;
+            const float* wk = base + k * W;
+            memset(rk, 0, sizeof(float) * (size_t)W);
+            for (int k2 = 0; k2 < K; k2++) {
+                if (k2 == self || k2 == k) continue;
+                const float* w2 = base + k2 * W;
+                if (k2 < k) {
+#pragma omp simd
+                    for (int64_t x = 0; x < W; x++) rk[x] += w2[x] >= wk[x] ? 1.0f : 0.0f;
+                } else {
+#pragma omp simd
+                    for (int64_t x = 0; x < W; x++) rk[x] += w2[x] > wk[x] ? 1.0f : 0.0f;
+                }
+            }
+        }
+        for (int k = 0; k < K; k++) {
+            if (k == self) continue;
+            float* wk = base + k * W;
+            const float* rk = rank + k * W;
+#pragma omp simd
+            for (int64_t x = 0; x < W; x++) wk[x] = rk[x] < need ? wk[x] : 0.0f;
+        }
+    }
+    // sum over the window (self weight 1 keeps it >= 1), then divide.
+    memcpy(sum, base, sizeof(float) * (size_t)W);
+    for (int k = 1; k < K; k++) {
+        const float* w = base + k * W;
+#pragma omp simd
+        for (int64_t x = 0; x < W; x++) sum[x] += w[x];
+    }
+    for (int k = 0; k < K; k++) {
+        float* w = base + k * W;
+#pragma omp simd
+        for (int64_t x = 0; x < W; x++) w[x] = w[x] / sum[x];
+    }
+}
+
+// v^0 of one (channel, row) of the current sample, and the zero ring of both v buffers.
+void ntd_init(const NtdArgs& j, int64_t task) {
+    const int64_t H = j.H, W = j.W, S = j.S;
+    const int64_t c = task / j.Hv, pi = task % j.Hv;  // padded row
+    float* ra = j.va + (c * j.Hv + pi) * j.pvv;
+    float* rb = j.vb + (c * j.Hv + pi) * j.pvv;
+    if (pi < S || pi >= S + H) {
+        memset(ra, 0, sizeof(float) * (size_t)j.pvv);
+        memset(rb, 0, sizeof(float) * (size_t)j.pvv);
+        return;
+    }
+    const float* orow = j.o + ((j.n * j.C + c) * H + (pi - S)) * W;
+    memset(ra, 0, sizeof(float) * (size_t)S);
+    memset(rb, 0, sizeof(float) * (size_t)S);
+    memset(ra + S + W, 0, sizeof(float) * (size_t)(j.pvv - S - W));
+    memset(rb + S + W, 0, sizeof(float) * (size_t)(j.pvv - S - W));
+    if (j.gp.eps > 0.0f)
+        td_init_row<true>(ra + S, orow, W, j.gp);
+    else
+        td_init_row<false>(ra + S, orow, W, j.gp);
+}
+
+}  // namespace isa_baseline
+#endif
+}  // namespace sa

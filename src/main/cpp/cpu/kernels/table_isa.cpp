@@ -1,0 +1,23 @@
+// The kernel table of one instruction set, sa::kernels_<isa> (../dispatch.h): this build's
+// functions from the kernel files, and the baseline build's for the stages every ISA shares.
+#include "isa.h"
+
+namespace sa {
+
+extern const KernelTable SA_CAT(kernels_, SA_ISA_NAME);
+const KernelTable SA_CAT(kernels_, SA_ISA_NAME) = {
+    SA_STR(SA_ISA_NAME),
+    SA_ISA_NS::leaky,
+    SA_ISA_NS::leaky_backward,
+    SA_ISA_NS::star,
+    SA_ISA_NS::frelu,
+    SA_ISA_NS::td_tile,
+    isa_baseline::td_soft_point,
+    SA_ISA_NS::ntd_iter,
+    isa_baseline::ntd_guide,
+    isa_baseline::ntd_weights,
+    isa_baseline::ntd_normalise,
+    isa_baseline::ntd_init,
+};
+
+}  // namespace sa
