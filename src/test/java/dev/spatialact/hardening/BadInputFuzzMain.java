@@ -213,6 +213,22 @@ public final class BadInputFuzzMain {
         return r.nextBoolean() ? Backend.CPU : Backend.AUTO;
     }
 
+    /**
+     * The case of randomTarget() that fuzzes each row of the library's operator table (ReLU is
+     * LeakyReLU's case with alpha 0 a quarter of the time); case 7 is NTD-LReLU with a guide. A
+     * row without a case fails the fuzzer at start: a new operator needs its fuzz case.
+     */
+    static final java.util.Map<dev.spatialact.OperatorKind, Integer> CASE_OF = java.util.Map.of(
+            dev.spatialact.OperatorKind.LEAKY_RELU, 0, dev.spatialact.OperatorKind.RELU, 0,
+            dev.spatialact.OperatorKind.PRELU, 1, dev.spatialact.OperatorKind.FRELU, 2,
+            dev.spatialact.OperatorKind.FRELU_LIGHT, 3, dev.spatialact.OperatorKind.STAR, 4,
+            dev.spatialact.OperatorKind.TD_LRELU, 5, dev.spatialact.OperatorKind.NTD_LRELU, 6);
+
+    static {
+        for (dev.spatialact.OperatorKind k : dev.spatialact.OperatorKind.values())
+            if (!CASE_OF.containsKey(k)) throw new IllegalStateException("the fuzzer has no case for " + k);
+    }
+
     Target randomTarget() {
         int kind = r.nextInt(8);
         Backend be = hostBackend();
