@@ -31,12 +31,15 @@ public final class Shape {
 
     /** Parses "NxCxHxW" (e.g. 1x64x256x256). */
     public static Shape parse(String s) {
+        // Four ASCII numbers and three x: split() would drop a trailing empty part ("1x2x3x4x"),
+        // Long.parseLong would take non-ASCII digits.
+        if (s == null || !s.trim().matches("[0-9]+[xX][0-9]+[xX][0-9]+[xX][0-9]+"))
+            throw SpatialActException.invalid("shape '" + s + "' is not NxCxHxW (four positive integers, e.g. 1x64x256x256)");
         String[] p = s.trim().toLowerCase().split("x");
-        if (p.length != 4) throw SpatialActException.invalid("shape '" + s + "' is not NxCxHxW");
         try {
             return of(Long.parseLong(p[0]), Long.parseLong(p[1]), Long.parseLong(p[2]), Long.parseLong(p[3]));
         } catch (NumberFormatException e) {
-            throw SpatialActException.invalid("shape '" + s + "' is not NxCxHxW");
+            throw SpatialActException.invalid("shape '" + s + "' is not NxCxHxW (a dimension does not fit 64 bits)");
         }
     }
 

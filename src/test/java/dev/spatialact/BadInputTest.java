@@ -63,6 +63,10 @@ class BadInputTest {
         expect(SpatialActException.Code.INVALID_ARGUMENT, "dimension < 1", () -> Shape.of(1, -3, 1, 1));
         expect(SpatialActException.Code.INVALID_ARGUMENT, "too large", () -> Shape.of(1L << 40, 1L << 20, 1, 1));
         expect(SpatialActException.Code.INVALID_ARGUMENT, "NxCxHxW", () -> Shape.parse("1x2x3"));
+        expect(SpatialActException.Code.INVALID_ARGUMENT, "NxCxHxW", () -> Shape.parse("1x2x3x4x"));
+        expect(SpatialActException.Code.INVALID_ARGUMENT, "NxCxHxW", () -> Shape.parse("\uFF11x2x3x4"));
+        expect(SpatialActException.Code.INVALID_ARGUMENT, "NxCxHxW", () -> Shape.parse("1x2x-3x4"));
+        assertEquals(Shape.of(1, 2, 3, 4), Shape.parse(" 1X2x3x4 "));
     }
 
     @Test

@@ -175,8 +175,9 @@ public final class Npy {
         int chunkElems = buf.capacity() / itemSize;
         if (!f64) {
             float[] data = new float[count];
-            for (int off = 0; off < count; off += chunkElems) {
-                int len = Math.min(chunkElems, count - off);
+            // off += len never passes count (off += chunkElems overflowed int near MAX_ELEMENTS).
+            for (int off = 0, len; off < count; off += len) {
+                len = Math.min(chunkElems, count - off);
                 fill(ch, buf, len * 4, file);
                 buf.asFloatBuffer().get(data, off, len);
             }
@@ -184,8 +185,8 @@ public final class Npy {
         }
         double[] d = new double[count];
         float[] data = new float[count];
-        for (int off = 0; off < count; off += chunkElems) {
-            int len = Math.min(chunkElems, count - off);
+        for (int off = 0, len; off < count; off += len) {
+            len = Math.min(chunkElems, count - off);
             fill(ch, buf, len * 8, file);
             buf.asDoubleBuffer().get(d, off, len);
         }
@@ -262,7 +263,8 @@ public final class Npy {
             throw format(file, "fortran_order True (column-major data) is not supported; save a C-order array "
                     + "(numpy.ascontiguousarray)");
         Object sh = dict.get("shape");
-        if (!(sh instanceof List<?> dims)) throw format(file, "shape is not a tuple: " + sh);
+        // numpy requires a tuple: a list, or an int in parentheses ("(3)", not "(3,)"), is not one.
+        if (!(sh instanceof LiteralParser.Tuple dims)) throw format(file, "shape is not a tuple: " + sh);
         long[] shape = new long[dims.size()];
         for (int i = 0; i < shape.length; i++) {
             Object v = dims.get(i);
@@ -278,8 +280,9 @@ public final class Npy {
     private static String checkDescr(String d, Path file) {
         String s = d.trim();
         boolean le = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
-        if (s.equals("<f4") || (le && s.equals("=f4"))) return "<f4";
-        if (s.equals("<f8") || (le && s.equals("=f8"))) return "<f8";
+        // As numpy: '<f4' little-endian; '=f4', '|f4' and 'f4' native order (little-endian here).
+        if (s.equals("<f4") || (le && (s.equals("=f4") || s.equals("|f4") || s.equals("f4")))) return "<f4";
+        if (s.equals("<f8") || (le && (s.equals("=f8") || s.equals("|f8") || s.equals("f8")))) return "<f8";
         if (s.equals(">f4") || s.equals(">f8"))
             throw format(file, "dtype '" + d + "' is big-endian; only little-endian float32 '<f4' and float64 '<f8' are supported "
                     + "(numpy: a.astype('<f4'))");
@@ -470,8 +473,16 @@ public final class Npy {
      * True, False and None. Tuples and lists become {@code List}, integers {@code Long}.
      */
     static final class LiteralParser {
+        /** Deepest nesting of dicts, tuples and lists taken (a .npy header needs 3). */
+        static final int MAX_DEPTH = 32;
+
+        /** A Python tuple, told apart from a list. */
+        static final class Tuple extends ArrayList<Object> {
+            private static final long serialVersionUID = 1L;
+        }
+
         private final String s;
-        private int i;
+        private int i, depth;
 
         LiteralParser(String s) {
             this.s = s;
@@ -488,25 +499,46 @@ public final class Npy {
             return new IllegalArgumentException(msg + " at character " + i);
         }
 
+        // Python's grammar is ASCII here: its whitespace, digits and letters (Character.isDigit
+        // would take any script's digits).
+        private static boolean space(char c) {
+            return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == 0x0b;
+        }
+
+        private static boolean digit(char c) {
+            return c >= '0' && c <= '9';
+        }
+
+        private static boolean letter(char c) {
+            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+        }
+
         private void ws() {
-            while (i < s.length() && Character.isWhitespace(s.charAt(i))) i++;
+            while (i < s.length() && space(s.charAt(i))) i++;
         }
 
         private Object value() {
             ws();
             if (i >= s.length()) throw error("unexpected end");
             char c = s.charAt(i);
+            if ((c == '{' || c == '(' || c == '[') && ++depth > MAX_DEPTH)
+                throw error("nested deeper than " + MAX_DEPTH + " levels");
             switch (c) {
-                case '{': return dict();
-                case '(': return seq(')');
-                case '[': return seq(']');
+                case '{': return leave(dict());
+                case '(': return leave(seq(')'));
+                case '[': return leave(seq(']'));
                 case '\'':
                 case '"': return string();
                 default:
-                    if (c == '-' || c == '+' || Character.isDigit(c)) return integer();
-                    if (Character.isLetter(c)) return word();
+                    if (c == '-' || c == '+' || digit(c)) return integer();
+                    if (letter(c)) return word();
                     throw error("unexpected '" + c + "'");
             }
+        }
+
+        private Object leave(Object v) {
+            depth--;
+            return v;
         }
 
         private Map<Object, Object> dict() {
@@ -534,9 +566,11 @@ public final class Npy {
             }
         }
 
-        private List<Object> seq(char close) {
+        /** A list, or for ')' a tuple; "(v)" without a comma is v itself, as in Python. */
+        private Object seq(char close) {
             i++;
-            List<Object> l = new ArrayList<>();
+            List<Object> l = close == ')' ? new Tuple() : new ArrayList<>();
+            boolean comma = false;
             while (true) {
                 ws();
                 if (i < s.length() && s.charAt(i) == close) {
@@ -547,10 +581,11 @@ public final class Npy {
                 ws();
                 if (i < s.length() && s.charAt(i) == ',') {
                     i++;
+                    comma = true;
                     continue;
                 }
                 expect(close);
-                return l;
+                return close == ')' && l.size() == 1 && !comma ? l.get(0) : l;
             }
         }
 
@@ -585,7 +620,7 @@ public final class Npy {
             int start = i;
             if (s.charAt(i) == '-' || s.charAt(i) == '+') i++;
             int digits = i;
-            while (i < s.length() && Character.isDigit(s.charAt(i))) i++;
+            while (i < s.length() && digit(s.charAt(i))) i++;
             if (i == digits) throw error("expected a digit");
             String num = s.substring(start, i);
             if (i < s.length() && (s.charAt(i) == 'L' || s.charAt(i) == 'l')) i++;  // Python 2 long
@@ -600,7 +635,7 @@ public final class Npy {
 
         private Object word() {
             int start = i;
-            while (i < s.length() && (Character.isLetterOrDigit(s.charAt(i)) || s.charAt(i) == '_')) i++;
+            while (i < s.length() && (letter(s.charAt(i)) || digit(s.charAt(i)))) i++;
             String w = s.substring(start, i);
             return switch (w) {
                 case "True" -> Boolean.TRUE;

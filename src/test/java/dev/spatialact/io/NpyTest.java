@@ -231,8 +231,10 @@ class NpyTest {
                 Arguments.of("python 2 longs", npy(1, padded(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 3L), }", 16), f32(V6))),
                 // key order, quotes and spacing need not be numpy's
                 Arguments.of("other key order", npy(1, padded(1, "{\"shape\":(2,3),\"fortran_order\":False,\"descr\":\"<f4\"}", 64), f32(V6))),
-                // '=' is native order: little-endian on this host
+                // '=' is native order: little-endian on this host; numpy reads '|f4' and 'f4' the same way
                 Arguments.of("native order", npy(1, padded(1, "{'descr': '=f4', 'fortran_order': False, 'shape': (2, 3), }", 64), f32(V6))),
+                Arguments.of("'|f4'", npy(1, padded(1, "{'descr': '|f4', 'fortran_order': False, 'shape': (2, 3), }", 64), f32(V6))),
+                Arguments.of("'f4'", npy(1, padded(1, "{'descr': 'f4', 'fortran_order': False, 'shape': (2, 3), }", 64), f32(V6))),
                 // float64, converted
                 Arguments.of("float64", npy(1, padded(1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", 64),
                         f64(1, -2, 3.5, -4.25, 0, 1e-3))),
@@ -314,13 +316,18 @@ class NpyTest {
                 Arguments.of("int64", v1(dict("'<i8'", "False", "(2, 3)"), f64(1, 2, 3, 4, 5, 6)), "'<i8'"),
                 Arguments.of("float16", v1(dict("'<f2'", "False", "(2, 3)"), f32(V6)), "'<f2'"),
                 Arguments.of("bool", v1(dict("'|b1'", "False", "(2, 3)"), f32(V6)), "'|b1'"),
-                Arguments.of("'|f4' is not a float dtype numpy writes", v1(dict("'|f4'", "False", "(2, 3)"), f32(V6)), "'|f4'"),
                 Arguments.of("complex", v1(dict("'<c8'", "False", "(2, 3)"), f64(1, 2, 3, 4, 5, 6)), "'<c8'"),
                 Arguments.of("object", v1(dict("'|O'", "False", "(2,)"), f64(1, 2)), "object"),
                 Arguments.of("structured", v1(dict("[('a', '<f4'), ('b', '<i4')]", "False", "(3,)"), new byte[24]), "structured"),
                 Arguments.of("fortran order", v1(dict("'<f4'", "True", "(2, 3)"), f32(V6)), "fortran_order True"),
                 Arguments.of("fortran_order not a bool", v1(dict("'<f4'", "0", "(2, 3)"), f32(V6)), "fortran_order"),
                 Arguments.of("shape not a tuple", v1(dict("'<f4'", "False", "6"), f32(V6)), "not a tuple"),
+                // numpy rejects these too (issue "Hardening II", item 6)
+                Arguments.of("shape a list", v1(dict("'<f4'", "False", "[2, 3]"), f32(V6)), "not a tuple"),
+                Arguments.of("shape an int in parentheses", v1(dict("'<f4'", "False", "(6)"), f32(V6)), "not a tuple"),
+                Arguments.of("non-ASCII digits", npy(3, padded(3, dict("'<f4'", "False", "(\u0662, 3)"), 64), f32(V6)), "parseable"),
+                Arguments.of("nested brackets", v1(dict("'<f4'", "False", "(" + "[".repeat(3500) + "]".repeat(3500) + ",)"),
+                        f32(V6)), "nested deeper than 32"),
                 Arguments.of("negative dimension", v1(dict("'<f4'", "False", "(2, -3)"), f32(V6)), "negative"),
                 Arguments.of("float dimension", v1(dict("'<f4'", "False", "(2.0, 3)"), f32(V6)), "parseable"),
                 Arguments.of("string dimension", v1(dict("'<f4'", "False", "('2', 3)"), f32(V6)), "non-integer"),

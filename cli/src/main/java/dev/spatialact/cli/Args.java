@@ -70,13 +70,15 @@ final class Args {
         return a;
     }
 
+    // The numbers the command line takes: ASCII decimal, as a user types them (and Python prints
+    // them). Not Java's extras: hexadecimal floats (0x1p3), type suffixes (1f, 2d), non-ASCII
+    // digits, NaN and Infinity.
+    private static final java.util.regex.Pattern DECIMAL =
+            java.util.regex.Pattern.compile("[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?");
+    private static final java.util.regex.Pattern INTEGER = java.util.regex.Pattern.compile("[+-]?[0-9]+");
+
     private static boolean isNumber(String s) {
-        try {
-            Double.parseDouble(s);
-            return true;
-        } catch (NumberFormatException e) {
-            return false;
-        }
+        return DECIMAL.matcher(s).matches();
     }
 
     boolean flag(String name) {
@@ -115,9 +117,10 @@ final class Args {
         String v = options.get(name);
         if (v == null) return dflt;
         try {
+            if (!INTEGER.matcher(v.trim()).matches()) throw new NumberFormatException();
             return Integer.parseInt(v.trim());
         } catch (NumberFormatException e) {
-            throw new UsageException("--" + name + " " + v + ": not an integer");
+            throw new UsageException("--" + name + " " + v + ": not an integer (ASCII digits, within 32 bits)");
         }
     }
 
@@ -125,18 +128,17 @@ final class Args {
         String v = options.get(name);
         if (v == null) return dflt;
         try {
+            if (!INTEGER.matcher(v.trim()).matches()) throw new NumberFormatException();
             return Long.parseLong(v.trim());
         } catch (NumberFormatException e) {
-            throw new UsageException("--" + name + " " + v + ": not an integer");
+            throw new UsageException("--" + name + " " + v + ": not an integer (ASCII digits, within 64 bits)");
         }
     }
 
     static float parseFloat(String name, String v) {
-        try {
-            return Float.parseFloat(v.trim());
-        } catch (NumberFormatException e) {
-            throw new UsageException("--" + name + " " + v + ": not a number");
-        }
+        if (!DECIMAL.matcher(v.trim()).matches())
+            throw new UsageException("--" + name + " " + v + ": not a decimal number (e.g. 0.25, -1, 1e-3)");
+        return Float.parseFloat(v.trim());
     }
 
     /** --backend auto|cpu|cuda, or dflt when absent. */

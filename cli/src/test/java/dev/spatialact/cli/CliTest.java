@@ -189,6 +189,12 @@ class CliTest {
         failure("apply", "prelu", "--input", s(in), "--out", s(out), "--alpha", "0.1,0.2");
         failure("apply", "prelu", "--input", s(in), "--out", s(out), "--weights", s(tmp));
         usage("apply", "prelu", "--input", s(in), "--out", s(out), "--alpha", "0.1,x,0.3");
+        // Numbers are ASCII decimals: not Java's hexadecimal floats, type suffixes or other scripts' digits.
+        for (String bad : new String[] {"0x1p3", "1f", "2d", "NaN", "Infinity", "\u0661.5", "1e", "."})
+            usage("apply", "leaky-relu", "--input", s(in), "--out", s(out), "--alpha", bad);
+        for (String bad : new String[] {"\u0663", "3.0", "0x3", "+", "99999999999"})
+            usage("apply", "td-lrelu", "--input", s(in), "--out", s(out), "--iterations", bad);
+        ok("apply", "leaky-relu", "--input", s(in), "--out", s(out), "--alpha", "+.5e-1");
         usage("apply", "prelu", "--input", s(in), "--out", s(out), "--alpha", "0.1", "--weights", s(w));
     }
 
