@@ -9,6 +9,8 @@ import java.util.SplittableRandom;
 import dev.spatialact.Backend;
 import dev.spatialact.FReLU;
 import dev.spatialact.SpatialActException;
+import dev.spatialact.internal.Native;
+import dev.spatialact.internal.SpatialActNative;
 import dev.spatialact.SpatialActException.Code;
 
 /**
@@ -307,10 +309,15 @@ public final class FReLUWeights {
         return (int) v;
     }
 
+    /** Channels and k, checked before anything is allocated: k by the native contract (odd, 1..7). */
     private static void checkDims(int channels, int k) {
         if (channels < 1) throw new SpatialActException(Code.INVALID_ARGUMENT, "FReLUWeights: channels = " + channels + " must be >= 1");
-        if (k < 1 || k % 2 == 0)
-            throw new SpatialActException(Code.INVALID_ARGUMENT, "FReLUWeights: kernel size k = " + k + " must be odd and >= 1");
+        try (SpatialActNative.sa_params p = Native.newParams().k(k)) {
+            Native.check(SpatialActNative.sa_check_params(SpatialActNative.SA_OP_FRELU, p));
+        }
+        if ((long) channels * k * k > Npy.MAX_ELEMENTS)
+            throw new SpatialActException(Code.INVALID_ARGUMENT, "FReLUWeights: " + channels + " channels of " + k + " x " + k
+                    + " weights do not fit a Java array");
     }
 
     private static float[] copy(float[] a, String name, long n) {

@@ -250,6 +250,8 @@ final class Ops {
         } else {
             int k = a.getInt("k", FReLU.DEFAULT_KERNEL_SIZE);
             if (k < 1 || k % 2 == 0) throw new UsageException(variant + ": --k " + k + " must be odd and >= 1");
+            // The library's range (k <= 7) is checked natively before any weight is made: --k 20001
+            // fails at once, allocating nothing.
             w = FReLUWeights.random(c, k, light, a.getLong("random-weights", 0));
         }
         return unary(w.build(eps, b));

@@ -245,6 +245,9 @@ class CliTest {
         usage("apply", "frelu", "--input", s(in), "--out", s(out));  // neither weights nor random
         usage("apply", "frelu", "--input", s(in), "--out", s(out), "--weights", s(dir), "--random-weights", "1");
         usage("apply", "frelu", "--input", s(in), "--out", s(out), "--random-weights", "1", "--k", "4");
+        // rejected before any weight is allocated (k = 20001 used to build 1.6 GB first; 46341^2 overflows int)
+        failure("apply", "frelu", "--input", s(in), "--out", s(out), "--random-weights", "1", "--k", "20001");
+        failure("apply", "frelu", "--input", s(in), "--out", s(out), "--random-weights", "1", "--k", "46341");
         failure("apply", "frelu", "--input", s(in), "--out", s(out), "--random-weights", "1", "--k", "9");  // > max k
         failure("apply", "frelu", "--input", s(in), "--out", s(out), "--random-weights", "1", "--eps", "0");
     }
