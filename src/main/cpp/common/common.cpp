@@ -401,6 +401,16 @@ int sa_frelu_prepare(int64_t channels, int32_t k, int32_t variant, const float* 
             double s1, t1, s2 = 0.0, t2 = 0.0;
             bn_fold(bn, kind1, conv_bias, c, &s1, &t1);
             if (light) bn_fold(bn_vertical, kind2, nullptr, c, &s2, &t2);
+            for (int br = 0; br < (light ? 2 : 1) && !pass; br++) {
+                const sa_frelu_bn* b = br ? bn_vertical : bn;
+                const double sc = br ? s2 : s1;
+                if ((br ? kind2 : kind1) == Bn::RAW && !isfinite((float)sc))
+                    return fail(SA_ERR_INVALID_ARGUMENT,
+                                "%s: %s's folded scale gamma / sqrt(running_var + eps) of channel %lld is not finite "
+                                "(gamma = %s, running_var = %s, eps = %s)",
+                                fn, br ? "bn_vertical" : "bn", (long long)c, Num(b->gamma[c]).s, Num(b->running_var[c]).s,
+                                Num(b->eps).s);
+            }
             const double t = t1 + t2;
             if (!pass && !isfinite((float)t))
                 return fail(SA_ERR_INVALID_ARGUMENT, "%s: the folded shift of channel %lld is not finite (%s)", fn,

@@ -163,6 +163,14 @@ class BadInputTest {
         expect(SpatialActException.Code.INVALID_ARGUMENT, "running_var[0] = -1",
                 () -> build.accept(FReLU.builder(1).weight(w9).batchNorm(one, one, one, new float[] {-1f})));
         expect(SpatialActException.Code.INVALID_ARGUMENT, "channels = 0", () -> FReLU.builder(0));
+        // Finite batch-norm parameters can still fold to infinite values: rejected, naming the source values.
+        float[] huge = {3e38f}, zero = {0f};
+        expect(SpatialActException.Code.INVALID_ARGUMENT, "gamma = 3.0E38, running_var = 0.0",
+                () -> build.accept(FReLU.builder(1).weight(w9).batchNorm(huge, zero, zero, zero)));
+        expect(SpatialActException.Code.INVALID_ARGUMENT, "folded shift of channel 0 is not finite",
+                () -> build.accept(FReLU.builder(1).weight(w9).foldedBatchNorm(new float[] {1f}, huge).convBias(huge)));
+        expect(SpatialActException.Code.INVALID_ARGUMENT, "folded weight of channel 0",
+                () -> build.accept(FReLU.builder(1).weight(new float[] {3e38f, 1, 1, 1, 1, 1, 1, 1, 1}).foldedBatchNorm(new float[] {10f}, zero)));
         expect(SpatialActException.Code.INVALID_ARGUMENT, "not both",
                 () -> build.accept(FReLU.builder(1).weight(w9).batchNorm(one, one, one, one).foldedBatchNorm(one, one)));
         expect(SpatialActException.Code.INVALID_ARGUMENT, "alpha = NaN", () -> LeakyReLU.of(Float.NaN));
