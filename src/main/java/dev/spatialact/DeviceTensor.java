@@ -130,7 +130,10 @@ public final class DeviceTensor implements AutoCloseable {
 
     public boolean isClosed() { return guard.isClosed(); }
 
-    /** Frees the memory (once no call is using it). Idempotent. */
+    /**
+     * Frees the memory once no call of the library is using it, and waits for that (interruptibly,
+     * as {@link NativeOperator#close()}). Idempotent.
+     */
     @Override
     public void close() {
         guard.close();

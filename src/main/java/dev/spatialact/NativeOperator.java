@@ -96,12 +96,24 @@ public abstract class NativeOperator implements AutoCloseable {
     }
 
     /**
-     * Frees the native parameters (host and device). A call running on another thread finishes
-     * first; later calls throw CLOSED. Idempotent.
+     * Frees the native parameters (host and device). Later calls throw CLOSED. A call running on
+     * another thread finishes first, and close() waits for it: when close() returns, no call of
+     * this operator reads or writes the caller's memory any more, so its buffers may be freed.
+     * The wait is interruptible: interrupted, close() returns at once with the thread's interrupt
+     * status set, and the parameters are freed when the running call ends (do not free the call's
+     * buffers then). Idempotent.
      */
     @Override
     public void close() {
         guard.close();
+    }
+
+    /**
+     * As {@link #close()}, waiting at most {@code timeoutMillis}; returns true if no call is
+     * running any more (false: timed out or interrupted, the running call frees the parameters).
+     */
+    public boolean close(long timeoutMillis) {
+        return guard.close(timeoutMillis);
     }
 
     @Override
