@@ -5,13 +5,11 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.nio.channels.FileChannel;
+import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -143,7 +141,8 @@ public final class Npy {
     /** Reads a float32 or float64 .npy file. */
     public static NpyArray read(Path file) {
         if (file == null) throw invalid("file is null");
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        // A FIFO or pipe has no size to seek in: read as a stream (the header, then the data).
+        try (SeekableByteChannel ch = FileIo.openForReading(file, MAX_HEADER_BYTES + 12 + 8L * MAX_ELEMENTS)) {
             return read(ch, file);
         } catch (NoSuchFileException e) {
             throw new SpatialActException(Code.IO, file + ": no such file", e);
@@ -155,7 +154,7 @@ public final class Npy {
     /** Parsed header. */
     record Header(int major, int minor, String descr, boolean fortranOrder, long[] shape, int dataOffset) {}
 
-    private static NpyArray read(FileChannel ch, Path file) throws IOException {
+    private static NpyArray read(SeekableByteChannel ch, Path file) throws IOException {
         long fileSize = ch.size();
         Header h = readHeader(ch, file, fileSize);
         boolean f64 = h.descr.endsWith("8");
@@ -195,7 +194,7 @@ public final class Npy {
     }
 
     /** Reads exactly len bytes into buf (cleared, then flipped). */
-    private static void fill(FileChannel ch, ByteBuffer buf, int len, Path file) throws IOException {
+    private static void fill(SeekableByteChannel ch, ByteBuffer buf, int len, Path file) throws IOException {
         buf.clear().limit(len);
         while (buf.hasRemaining()) {
             if (ch.read(buf) < 0) throw format(file, "truncated: the file ended inside the data");
@@ -204,7 +203,7 @@ public final class Npy {
     }
 
     /** Reads and checks the preamble and header dict; leaves the data offset in the result. */
-    static Header readHeader(FileChannel ch, Path file, long fileSize) throws IOException {
+    static Header readHeader(SeekableByteChannel ch, Path file, long fileSize) throws IOException {
         if (fileSize == 0) throw format(file, "empty file, not a .npy file");
         ByteBuffer pre = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
         pre.limit((int) Math.min(12, fileSize));
@@ -350,50 +349,26 @@ public final class Npy {
         Filler create(ByteBuffer buf);
     }
 
+    /** Writes header and data to the file as {@link FileIo} writes files (links, special files, atomic replace). */
     private static void writeImpl(Path file, long[] shape, String descr, long dataBytes, FillerFactory factory) {
         if (file == null) throw invalid("file is null");
         byte[] header = header(descr, shape);
-        Path abs = file.toAbsolutePath();
-        Path dir = abs.getParent();
-        Path tmp = null;
-        try {
-            if (dir != null && !Files.isDirectory(dir))
-                throw new SpatialActException(Code.IO, file + ": cannot write: directory " + dir + " does not exist");
-            // A temporary file beside the target, created with the default permissions (umask), not 0600.
-            tmp = abs.resolveSibling("." + abs.getFileName() + "." + Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong()) + ".tmp");
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
-                writeFully(ch, ByteBuffer.wrap(header));
-                ByteBuffer buf = ByteBuffer.allocate((int) Math.min(CHUNK_BYTES, Math.max(dataBytes, 8))).order(ByteOrder.LITTLE_ENDIAN);
-                Filler f = factory.create(buf);
-                long left = dataBytes;
-                while (left > 0) {
-                    buf.clear();
-                    f.fill(buf);
-                    buf.flip();
-                    left -= buf.remaining();
-                    writeFully(ch, buf);
-                }
+        FileIo.write(file, ch -> {
+            writeFully(ch, ByteBuffer.wrap(header));
+            ByteBuffer buf = ByteBuffer.allocate((int) Math.min(CHUNK_BYTES, Math.max(dataBytes, 8))).order(ByteOrder.LITTLE_ENDIAN);
+            Filler f = factory.create(buf);
+            long left = dataBytes;
+            while (left > 0) {
+                buf.clear();
+                f.fill(buf);
+                buf.flip();
+                left -= buf.remaining();
+                writeFully(ch, buf);
             }
-            try {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (java.nio.file.AtomicMoveNotSupportedException e) {
-                Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-            }
-            tmp = null;
-        } catch (IOException e) {
-            throw new SpatialActException(Code.IO, file + ": cannot write: " + e, e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // best effort
-                }
-            }
-        }
+        });
     }
 
-    private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
+    private static void writeFully(java.nio.channels.WritableByteChannel ch, ByteBuffer b) throws IOException {
         while (b.hasRemaining()) ch.write(b);
     }
 
