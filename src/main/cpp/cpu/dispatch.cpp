@@ -3,6 +3,7 @@
 #include "dispatch.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <atomic>
 
@@ -26,6 +27,14 @@ int detect_isa() {
 
 const int g_best_isa = detect_isa();
 std::atomic<int> g_isa{g_best_isa};
+
+int64_t default_workspace_limit() {
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || size <= 0) return INT64_C(1) << 32;  // unknown: 4 GiB
+    return (int64_t)pages * size / 2;
+}
+
+std::atomic<int64_t> g_workspace_limit{default_workspace_limit()};
 
 }  // namespace
 
@@ -54,6 +63,9 @@ bool Buf::reserve(size_t count) {
     n = 0;
     if (count > (SIZE_MAX - 64) / sizeof(float)) return false;
     size_t bytes = (count * sizeof(float) + 63) & ~(size_t)63;
+    // The budget, before anything is allocated: on Linux a too-large allocation often succeeds
+    // and the process is killed later, when the pages are touched.
+    if (bytes > (uint64_t)g_workspace_limit.load(std::memory_order_relaxed)) return false;
     p = static_cast<float*>(aligned_alloc(64, bytes));
     if (!p) return false;
     n = count;
@@ -99,6 +111,13 @@ int sa_cpu_set_threads(int threads) {
     } catch (...) {
         return fail(SA_ERR_OUT_OF_MEMORY, "sa_cpu_set_threads: could not start %d threads", threads);
     }
+    return SA_OK;
+}
+
+int64_t sa_cpu_workspace_limit(void) { return sa::g_workspace_limit.load(); }
+
+int sa_cpu_set_workspace_limit(int64_t bytes) {
+    sa::g_workspace_limit.store(bytes > 0 ? bytes : sa::default_workspace_limit());
     return SA_OK;
 }
 

@@ -6,6 +6,7 @@
 // (2S+1)^2 weight rows of that image row), then reused by the T iterations of every channel.
 // Iterations go over row blocks, all channels per block, so one block's weights stay in cache
 // while the channels stream past them.
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -121,9 +122,16 @@ int sa_cpu_ntd_lrelu_forward(const float* o, const float* guide, float* y, sa_sh
     ok = ok && sv <= (SIZE_MAX - tot) / 2;
     tot += 2 * sv;
     Buf ws;
-    if (!ok || !ws.reserve(tot))
-        return fail(SA_ERR_OUT_OF_MEMORY, "%s: could not allocate the %zu-float workspace (weights of %d offsets)", fn,
-                    ok ? tot : (size_t)0, K);
+    if (!ok || !ws.reserve(tot)) {
+        const double mib = ok ? (double)tot * sizeof(float) / 1048576.0 : INFINITY;
+        const double limit = (double)sa_cpu_workspace_limit() / 1048576.0;
+        if (mib > limit)
+            return fail(SA_ERR_OUT_OF_MEMORY,
+                        "%s: the workspace of this call (%.1f MiB: weights of %d offsets for each of H x W = %lld pixels) "
+                        "exceeds the workspace budget of %.1f MiB (sa_cpu_set_workspace_limit); nothing was allocated",
+                        fn, mib, K, (long long)(j.H * j.W), limit);
+        return fail(SA_ERR_OUT_OF_MEMORY, "%s: could not allocate the %zu-float workspace (weights of %d offsets)", fn, tot, K);
+    }
     j.gpad = ws.p;
     j.wt = j.gpad + sg;
     j.va = j.wt + sw;

@@ -188,6 +188,12 @@ SA_API int sa_cpu_isa_supported(int isa);
 SA_API int sa_cpu_set_isa(int isa);
 SA_API int sa_cpu_threads(void);
 SA_API int sa_cpu_set_threads(int threads);
+/* The CPU backend's workspace budget in bytes: no workspace buffer larger than this is
+ * allocated; a call that needs one fails with SA_ERR_OUT_OF_MEMORY before allocating (instead of
+ * meeting the OOM killer). Default: half of the physical memory; bytes <= 0 restores it. The
+ * bounds of each operator's workspace are in docs/OPERATORS.md (NTD-LReLU's is the large one). */
+SA_API int64_t sa_cpu_workspace_limit(void);
+SA_API int sa_cpu_set_workspace_limit(int64_t bytes);
 
 /* ---- CUDA backend: probe, memory, streams -------------------------------------------- */
 /* 1 if this library was compiled with CUDA kernels, else 0. */

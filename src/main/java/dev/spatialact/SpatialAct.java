@@ -53,6 +53,22 @@ public final class SpatialAct {
         Native.check(SpatialActNative.sa_cpu_set_threads(n));
     }
 
+    /**
+     * The CPU workspace budget in bytes: no workspace buffer larger than this is allocated, and a
+     * call that would need one fails with OUT_OF_MEMORY before it allocates anything. Default:
+     * half of the physical memory.
+     */
+    public static long cpuWorkspaceLimit() {
+        NativeLoader.ensureLoaded();
+        return SpatialActNative.sa_cpu_workspace_limit();
+    }
+
+    /** Sets the CPU workspace budget in bytes; bytes <= 0 restores the default. */
+    public static void setCpuWorkspaceLimit(long bytes) {
+        NativeLoader.ensureLoaded();
+        Native.check(SpatialActNative.sa_cpu_set_workspace_limit(bytes));
+    }
+
     /** "NAME, sm_XY, N MiB" of a GPU. */
     public static String cudaDeviceName(int device) {
         Backend.CUDA.requireAvailable();
