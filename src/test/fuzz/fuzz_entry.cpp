@@ -123,10 +123,17 @@ Shape decode_shape(In& in, int64_t cap) {
                 break;
         }
         bool pos = s.n >= 1 && s.c >= 1 && s.h >= 1 && s.w >= 1;
-        __int128 prod = pos ? (__int128)s.n * s.c * s.h : 0;
-        // n*c*h cannot overflow __int128 (three factors below 2^63); test the last one stepwise.
-        r.valid = pos && prod <= kShapeLimit && prod * s.w <= kShapeLimit;
-        r.small = r.valid && prod * s.w <= cap;
+        // Stepwise: a partial product within kShapeLimit (< 2^63) times a factor below 2^63
+        // fits __int128; three raw factors need not (2^189), which UBSan found.
+        __int128 prod = pos ? (__int128)s.n : 0;
+        bool fits = pos && prod <= kShapeLimit;
+        for (int64_t d : {s.c, s.h, s.w}) {
+            if (!fits) break;
+            prod *= d;
+            fits = prod <= kShapeLimit;
+        }
+        r.valid = fits;
+        r.small = r.valid && prod <= cap;
     }
     if (r.small) r.numel = numel_of(s);
     return r;
