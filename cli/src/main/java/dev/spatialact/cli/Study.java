@@ -723,9 +723,9 @@ public final class Study {
 
     /**
      * The built-in test images, size x size, piecewise constant on the 0..255 scale: foreground
-     * levels 150, 165, 180, 205 and background levels 100, 85, 70, 45 (so the contrast to the
-     * threshold 127.5 ranges from 22.5 to 82.5). Bars are 2, 3, 4 and 6 pixels wide, the texture's
-     * squares 4 pixels, whatever the size.
+     * levels 150 .. 205 and background levels 45 .. 100 (so the contrast to the threshold 127.5
+     * ranges from 22.5 to 82.5). Bars are 2, 3, 4 and 6 pixels wide, the texture's squares 4
+     * pixels and its stripes 3, whatever the size.
      */
     public static List<TestImage> testImages(int s) {
         return List.of(new TestImage("blobs", blobs(s)), new TestImage("bars", bars(s)), new TestImage("corners", corners(s)),
