@@ -665,13 +665,7 @@ public final class Study {
     private static double[] doubles(String v, String name) {
         String[] p = v.split(",");
         double[] d = new double[p.length];
-        for (int i = 0; i < p.length; i++) {
-            try {
-                d[i] = Double.parseDouble(p[i].trim());
-            } catch (NumberFormatException e) {
-                throw new UsageException("--" + name + " " + v + ": not a list of numbers");
-            }
-        }
+        for (int i = 0; i < p.length; i++) d[i] = Args.parseFloat(name, p[i]);  // the CLI's one number syntax
         return d;
     }
 
