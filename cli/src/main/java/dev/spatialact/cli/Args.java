@@ -21,7 +21,7 @@ import dev.spatialact.Backend;
  */
 final class Args {
     /** Options that take no value. */
-    static final Set<String> FLAGS = Set.of("help", "verbose", "light", "no-bench", "version");
+    static final Set<String> FLAGS = Set.of("help", "verbose", "light", "no-bench", "version", "quick");
 
     final List<String> positional = new ArrayList<>();
     private final Map<String, String> options = new LinkedHashMap<>();

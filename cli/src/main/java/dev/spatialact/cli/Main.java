@@ -17,8 +17,8 @@ import dev.spatialact.SpatialActException.Code;
 import dev.spatialact.io.Npy;
 
 /**
- * The command-line tool: {@code apply}, {@code demo}, {@code info}. {@link #run} returns the exit
- * code (0 ok, 1 failure, 2 usage error) and never calls System.exit; {@link #main} does.
+ * The command-line tool: {@code apply}, {@code demo}, {@code study}, {@code info}. {@link #run}
+ * returns the exit code (0 ok, 1 failure, 2 usage error) and never calls System.exit; {@link #main} does.
  */
 public final class Main {
     private Main() {}
@@ -63,6 +63,12 @@ public final class Main {
                         return OK;
                     }
                     return Demo.run(a, out);
+                case "study":
+                    if (a.flag("help")) {
+                        out.print(Study.usage());
+                        return OK;
+                    }
+                    return Study.cli(a, out, err);
                 case "info":
                     if (a.flag("help")) {
                         out.println("usage: " + PROG + " info\n  prints the versions and what each backend is (or why it is unavailable)");
@@ -73,10 +79,11 @@ public final class Main {
                 case "help":
                     out.print(a.positional.size() > 1 && Ops.get(a.positional.get(1)) != null ? opUsage(Ops.get(a.positional.get(1)))
                             : a.positional.size() > 1 && a.positional.get(1).equals("apply") ? applyUsage()
-                            : a.positional.size() > 1 && a.positional.get(1).equals("demo") ? demoUsage() : usage());
+                            : a.positional.size() > 1 && a.positional.get(1).equals("demo") ? demoUsage()
+                            : a.positional.size() > 1 && a.positional.get(1).equals("study") ? Study.usage() : usage());
                     return OK;
                 default:
-                    throw new UsageException("unknown command '" + cmd + "'; commands: apply, demo, info");
+                    throw new UsageException("unknown command '" + cmd + "'; commands: apply, demo, study, info");
             }
         } catch (UsageException e) {
             err.println("error: " + e.getMessage());
@@ -193,8 +200,9 @@ public final class Main {
                 + "commands:\n"
                 + "  apply OP --input X.npy --out Y.npy [OPTIONS]   run an operator on a .npy tensor\n"
                 + "  demo [--out DIR] [--backend B] [--size N]      every operator on a built-in example: PNGs + throughput\n"
+                + "  study [--out DIR] [--quick] [--seed N]         TD-LReLU's noise robustness and smoothness: tables + plots\n"
                 + "  info                                           versions and backends\n"
-                + "  help [apply|demo|OP]                           this text, or the usage of a command or operator\n\n"
+                + "  help [apply|demo|study|OP]                     this text, or the usage of a command or operator\n\n"
                 + "operators: " + Ops.names() + "\n\n"
                 + "common options: --backend auto|cpu|cuda, --verbose (stack traces), --help\n"
                 + "exit codes: 0 ok, 1 failure (message on stderr), 2 usage error\n";
