@@ -25,6 +25,21 @@ namespace sat {
 // nearly zero it stops rounding noise from counting as an error.
 constexpr double kRelL2Tol = 1e-6;
 
+// ---- a tally of checks (the small test programs) ------------------------------------------
+
+// Counts passed and failed checks; a failure prints what and the library's last message.
+struct Tally {
+    int passed = 0, failed = 0;
+    void operator()(bool ok, const std::string& what) {
+        if (ok) {
+            passed++;
+        } else {
+            failed++;
+            printf("FAIL %s (last error: %s)\n", what.c_str(), sa_last_error());
+        }
+    }
+};
+
 // ---- data ------------------------------------------------------------------------------
 
 // splitmix64: tiny, seedable, the same stream on every platform.

@@ -23,17 +23,9 @@ using namespace sat;
 
 namespace {
 
-int g_pass = 0, g_fail = 0;
 constexpr float kPoison = 12345.5f;
 
-void check(bool ok, const std::string& what) {
-    if (ok) {
-        g_pass++;
-    } else {
-        g_fail++;
-        printf("FAIL %s (last error: %s)\n", what.c_str(), sa_last_error());
-    }
-}
+Tally check;  // check(ok, what)
 
 // The operator's own forward entry point, written out here independently of the table.
 int direct(int op, const float* in0, const float* in1, float* y, sa_shape s, const sa_params* p) {
@@ -180,6 +172,6 @@ int main() {
           "sa_cpu_forward of a bad code rejected, y untouched");
     check(sa_cuda_forward(-7, x, nullptr, y, s, &p, nullptr) == SA_ERR_INVALID_ARGUMENT && y[0] == kPoison,
           "sa_cuda_forward of a bad code rejected, y untouched");
-    printf("test_table: %d operators\n%d passed, %d failed\n", SA_OP_COUNT, g_pass, g_fail);
-    return g_fail == 0 ? 0 : 1;
+    printf("test_table: %d operators\n%d passed, %d failed\n", SA_OP_COUNT, check.passed, check.failed);
+    return check.failed == 0 ? 0 : 1;
 }

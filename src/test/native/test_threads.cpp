@@ -17,16 +17,8 @@ using namespace sat;
 
 namespace {
 
-int g_pass = 0, g_fail = 0;
 
-void check(bool ok, const std::string& what) {
-    if (ok) {
-        g_pass++;
-    } else {
-        g_fail++;
-        printf("FAIL %s (last error: %s)\n", what.c_str(), sa_last_error());
-    }
-}
+Tally check;  // check(ok, what)
 
 int os_threads() {
     FILE* f = fopen("/proc/self/status", "r");
@@ -92,6 +84,6 @@ int main() {
     const int end = settle_at_most(base);
     check(end <= base, "no workers left over after 1, 3, 7, 2 (" + std::to_string(end) + ")");
     check(sa_cpu_set_threads(0) == SA_OK, "all cores again");
-    printf("test_threads: %d -> %d -> %d threads\n%d passed, %d failed\n", base, grown, shrunk, g_pass, g_fail);
-    return g_fail == 0 ? 0 : 1;
+    printf("test_threads: %d -> %d -> %d threads\n%d passed, %d failed\n", base, grown, shrunk, check.passed, check.failed);
+    return check.failed == 0 ? 0 : 1;
 }

@@ -315,6 +315,11 @@ final class Canvas {
         } finally {
             def.end();
         }
+        return png(3, plte, raw.toByteArray());  // colour type 3: palette
+    }
+
+    /** The PNG file around compressed image data: 8-bit samples of this colour type, optional palette. */
+    private byte[] png(int colourType, byte[] plte, byte[] idat) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         DataOutputStream d = new DataOutputStream(out);
         d.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
@@ -322,10 +327,10 @@ final class Canvas {
         DataOutputStream h = new DataOutputStream(ihdr);
         h.writeInt(width);
         h.writeInt(height);
-        h.write(new byte[] {8, 3, 0, 0, 0});  // bit depth 8, colour type palette, deflate, filter 0, no interlace
+        h.write(new byte[] {8, (byte) colourType, 0, 0, 0});  // bit depth 8, deflate, filter 0, no interlace
         chunk(d, "IHDR", ihdr.toByteArray());
-        chunk(d, "PLTE", plte);
-        chunk(d, "IDAT", raw.toByteArray());
+        if (plte != null) chunk(d, "PLTE", plte);
+        chunk(d, "IDAT", idat);
         chunk(d, "IEND", new byte[0]);
         return out.toByteArray();
     }
@@ -369,18 +374,7 @@ final class Canvas {
         } finally {
             def.end();
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        DataOutputStream d = new DataOutputStream(out);
-        d.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
-        ByteArrayOutputStream ihdr = new ByteArrayOutputStream();
-        DataOutputStream h = new DataOutputStream(ihdr);
-        h.writeInt(width);
-        h.writeInt(height);
-        h.write(new byte[] {8, 2, 0, 0, 0});  // bit depth 8, colour type RGB, deflate, filter 0, no interlace
-        chunk(d, "IHDR", ihdr.toByteArray());
-        chunk(d, "IDAT", raw.toByteArray());
-        chunk(d, "IEND", new byte[0]);
-        return out.toByteArray();
+        return png(2, null, raw.toByteArray());  // colour type 2: RGB
     }
 
     private static void chunk(DataOutputStream d, String type, byte[] data) throws IOException {

@@ -6,10 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -28,17 +25,9 @@ class StudyTest {
     @TempDir
     Path tmp;
 
-    record Result(int code, String out, String err) {
-        @Override
-        public String toString() {
-            return "exit " + code + "\n--- stdout\n" + out + "--- stderr\n" + err;
-        }
-    }
-
-    static Result run(String... args) {
-        ByteArrayOutputStream o = new ByteArrayOutputStream(), e = new ByteArrayOutputStream();
-        int code = Main.run(args, new PrintStream(o, true, StandardCharsets.UTF_8), new PrintStream(e, true, StandardCharsets.UTF_8));
-        return new Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
+    // The command runs as CliTest runs it.
+    static CliTest.Result run(String... args) {
+        return CliTest.run(args);
     }
 
     /**
@@ -94,15 +83,15 @@ class StudyTest {
     @Test
     void sameSeedSameOutputOtherSeedOtherNoise() throws IOException {
         Path a = tmp.resolve("a"), b = tmp.resolve("b"), c = tmp.resolve("c");
-        Result ra = run("study", "--quick", "--seed", "7", "--out", a.toString());
+        CliTest.Result ra = run("study", "--quick", "--seed", "7", "--out", a.toString());
         assertEquals(0, ra.code(), ra::toString);
-        Result rb = run("study", "--quick", "--seed", "7", "--out", b.toString());
+        CliTest.Result rb = run("study", "--quick", "--seed", "7", "--out", b.toString());
         assertEquals(0, rb.code(), rb::toString);
         assertEquals(Files.readString(a.resolve("results.csv")), Files.readString(b.resolve("results.csv")));
         assertEquals(Files.readString(a.resolve("table.txt")), Files.readString(b.resolve("table.txt")));
         for (String png : List.of("iou-vs-delta.png", "boundary-vs-lambda.png", "iou-vs-lambda.png", "gates-delta50.png"))
             assertArrayEquals(Files.readAllBytes(a.resolve(png)), Files.readAllBytes(b.resolve(png)), png);
-        Result rc = run("study", "--quick", "--seed", "8", "--out", c.toString());
+        CliTest.Result rc = run("study", "--quick", "--seed", "8", "--out", c.toString());
         assertEquals(0, rc.code(), rc::toString);
         assertNotEquals(Files.readString(a.resolve("results.csv")), Files.readString(c.resolve("results.csv")));
         // the Java API gives what the command wrote
@@ -112,7 +101,7 @@ class StudyTest {
     @Test
     void commandWritesTheFolderTheTableAndProgress() throws IOException {
         Path dir = tmp.resolve("out");
-        Result r = run("study", "--quick", "--out", dir.toString(), "--backend", "cpu");
+        CliTest.Result r = run("study", "--quick", "--out", dir.toString(), "--backend", "cpu");
         assertEquals(0, r.code(), r::toString);
         for (String f : List.of("results.csv", "table.txt", "iou-vs-delta.png", "boundary-vs-lambda.png", "iou-vs-lambda.png",
                 "gates-delta50.png")) {
@@ -136,7 +125,7 @@ class StudyTest {
 
     @Test
     void usageAndHelp() {
-        Result r = run("study", "--help");
+        CliTest.Result r = run("study", "--help");
         assertEquals(0, r.code(), r::toString);
         assertTrue(r.out().contains("--quick") && r.out().contains("--seed"), r::toString);
         r = run("help", "study");
