@@ -114,24 +114,23 @@ final class Args {
     }
 
     int getInt(String name, int dflt) {
-        String v = options.get(name);
-        if (v == null) return dflt;
-        try {
-            if (!INTEGER.matcher(v.trim()).matches()) throw new NumberFormatException();
-            return Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            throw new UsageException("--" + name + " " + v + ": not an integer (ASCII digits, within 32 bits)");
-        }
+        return (int) integer(name, dflt, Integer.MIN_VALUE, Integer.MAX_VALUE, 32);
     }
 
     long getLong(String name, long dflt) {
+        return integer(name, dflt, Long.MIN_VALUE, Long.MAX_VALUE, 64);
+    }
+
+    private long integer(String name, long dflt, long min, long max, int bits) {
         String v = options.get(name);
         if (v == null) return dflt;
         try {
             if (!INTEGER.matcher(v.trim()).matches()) throw new NumberFormatException();
-            return Long.parseLong(v.trim());
+            long l = Long.parseLong(v.trim());
+            if (l < min || l > max) throw new NumberFormatException();
+            return l;
         } catch (NumberFormatException e) {
-            throw new UsageException("--" + name + " " + v + ": not an integer (ASCII digits, within 64 bits)");
+            throw new UsageException("--" + name + " " + v + ": not an integer (ASCII digits, within " + bits + " bits)");
         }
     }
 
