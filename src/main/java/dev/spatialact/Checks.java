@@ -40,7 +40,13 @@ final class Checks {
         if (p.isNull()) throw SpatialActException.invalid(name + " is a NULL pointer (closed or never allocated)");
         if (p.position() < 0) throw SpatialActException.invalid(name + " has a negative position " + p.position());
         long limit = p.limit();
-        if (limit > 0 && limit - p.position() < s.numel())
+        // Without a limit the library cannot know how far the memory goes: a kernel would read or
+        // write past it (a JVM crash). Pointers JavaCPP allocates (new FloatPointer(n), from an
+        // array or buffer) have one; a pointer made from a raw address needs limit(n).
+        if (limit <= 0)
+            throw SpatialActException.invalid(name + " has no known extent (limit 0): allocate it with new FloatPointer(n), "
+                    + "or set its size in floats with " + name + ".limit(n)");
+        if (limit - p.position() < s.numel())
             throw SpatialActException.invalid(name + " has " + (limit - p.position()) + " elements from its position to its limit; shape "
                     + s + " needs " + s.numel());
     }

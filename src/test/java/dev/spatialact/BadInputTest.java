@@ -116,6 +116,17 @@ class BadInputTest {
             FloatPointer closed = new FloatPointer(S.numel());
             closed.close();
             expect(SpatialActException.Code.INVALID_ARGUMENT, "NULL pointer", () -> op.apply(closed, y, S));
+            // A pointer without a limit (a raw address): its extent is unknown, so it is refused
+            // (the size check was skipped and the kernel wrote past the memory: a JVM crash).
+            try (FloatPointer z = new FloatPointer(S.numel())) {
+                for (int i = 0; i < S.numel(); i++) z.put(i, SENTINEL);
+                FloatPointer raw = new FloatPointer(new org.bytedeco.javacpp.Pointer() { { address = z.address(); } });
+                assertEquals(0, raw.limit());
+                expect(SpatialActException.Code.INVALID_ARGUMENT, "no known extent", () -> op.apply(x, raw, S));
+                for (int i = 0; i < S.numel(); i++) assertEquals(SENTINEL, z.get(i), 0f, "output was touched");
+                raw.limit(S.numel());
+                op.apply(x, raw, S);  // with a limit, it runs
+            }
             for (int i = 0; i < S.numel(); i++) assertEquals(SENTINEL, y.get(i), 0f);
         }
     }
