@@ -456,11 +456,13 @@ int sa_frelu_fold_bn(int64_t channels, const float* gamma, const float* beta, co
             return sa::fail(SA_ERR_INVALID_ARGUMENT, "%s: running_var[%lld] = %g must be >= 0", fn, (long long)c,
                             (double)running_var[c]);
     }
+    // The same fold as sa_frelu_prepare's (bn_fold), returned as scale and shift.
+    const sa_frelu_bn bn = {gamma, beta, running_mean, running_var, eps, nullptr, nullptr};
     for (int64_t c = 0; c < channels; c++) {
-        double s = (double)gamma[c] / sqrt((double)running_var[c] + (double)eps);
-        double b = conv_bias ? (double)conv_bias[c] : 0.0;
+        double s, t;
+        sa::bn_fold(&bn, sa::Bn::RAW, conv_bias, c, &s, &t);
         scale[c] = (float)s;
-        shift[c] = (float)((double)beta[c] + s * (b - (double)running_mean[c]));
+        shift[c] = (float)t;
     }
     return SA_OK;
 }
