@@ -84,6 +84,19 @@ int sa_cpu_forward(int op, const float* in0, const float* in1, float* y, sa_shap
     return rc != SA_OK ? rc : r->cpu(in0, in1, y, shape, p);
 }
 
+int sa_cpu_forward_cancellable(int op, const float* in0, const float* in1, float* y, sa_shape shape,
+                               const sa_params* p, const volatile int32_t* cancel) {
+    const sa::OpRow* r = nullptr;
+    int rc = sa::row("sa_cpu_forward_cancellable", op, in1, &r);
+    if (rc != SA_OK) return rc;
+    sa::cpu_cancel_begin(cancel);
+    rc = r->cpu(in0, in1, y, shape, p);
+    const bool cancelled = sa::cpu_cancel_end();
+    if (rc == SA_OK && cancelled)
+        return sa::fail(SA_ERR_CANCELLED, "%s: cancelled; the output is incomplete", r->info.name);
+    return rc;
+}
+
 int sa_cuda_forward(int op, const float* in0, const float* in1, float* y, sa_shape shape, const sa_params* p,
                     void* stream) {
     const sa::OpRow* r = nullptr;

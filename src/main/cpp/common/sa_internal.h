@@ -52,6 +52,11 @@ int check_td(const char* fn, const float* o, const float* y, sa_shape s, const s
 int check_ntd(const char* fn, const float* o, const float* guide, const float* y, sa_shape s, const sa_params* p,
               int64_t* numel);
 
+/* Cooperative cancel of CPU calls (cpu/dispatch.cpp): begin sets the calling thread's flag for
+ * the call (NULL: none), end clears it and says whether the call was cut short by it. */
+void cpu_cancel_begin(const volatile int32_t* flag);
+bool cpu_cancel_end();
+
 /* Gaussian radius actually used: p->radius, or ceil(3 sigma) when radius == 0. */
 int td_radius(const sa_params* p);
 

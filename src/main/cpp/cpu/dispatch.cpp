@@ -46,11 +46,73 @@ const KernelTable& kt() {
     }
 }
 
+// ---- cooperative cancel (sa_cpu_forward_cancellable) --------------------------------------
+// The flag of the call running on this thread, and whether this call has seen it raised. Every
+// entry point's work goes through run_tasks, so checking the flag before each task bounds the
+// time to stop by one task (a tile, a chunk of rows or elements) without touching any kernel.
+// Once raised, every later task of the call is skipped too: a stage never reads the workspace of
+// a stage that was cut short.
+namespace {
+thread_local const volatile int32_t* t_cancel = nullptr;
+thread_local bool t_cancelled = false;
+
+inline bool raised(const volatile int32_t* flag) {
+    return __atomic_load_n(const_cast<const int32_t*>(flag), __ATOMIC_RELAXED) != 0;
+}
+
+struct Guarded {
+    task_fn fn;
+    void* ctx;
+    const volatile int32_t* flag;
+    std::atomic<bool> hit{false};
+};
+
+void guarded_task(void* c, int64_t t) {
+    Guarded* g = static_cast<Guarded*>(c);
+    if (g->hit.load(std::memory_order_relaxed)) return;
+    if (raised(g->flag)) {
+        g->hit.store(true, std::memory_order_relaxed);
+        return;
+    }
+    g->fn(g->ctx, t);
+}
+}  // namespace
+
+void cpu_cancel_begin(const volatile int32_t* flag) {
+    t_cancel = flag;
+    t_cancelled = flag != nullptr && raised(flag);
+}
+
+bool cpu_cancel_end() {
+    const bool c = t_cancelled;
+    t_cancel = nullptr;
+    t_cancelled = false;
+    return c;
+}
+
 void run_tasks(int64_t ntasks, task_fn fn, void* ctx, bool parallel) {
+    const volatile int32_t* flag = t_cancel;
+    if (flag && (t_cancelled || raised(flag))) {
+        t_cancelled = true;
+        return;
+    }
     if (!parallel || ntasks <= 1) {
-        for (int64_t t = 0; t < ntasks; t++) fn(ctx, t);
-    } else {
+        for (int64_t t = 0; t < ntasks; t++) {
+            if (flag && raised(flag)) {
+                t_cancelled = true;
+                return;
+            }
+            fn(ctx, t);
+        }
+    } else if (!flag) {
         parallel_for(ntasks, fn, ctx);
+    } else {
+        Guarded g;
+        g.fn = fn;
+        g.ctx = ctx;
+        g.flag = flag;
+        parallel_for(ntasks, guarded_task, &g);
+        if (g.hit.load()) t_cancelled = true;
     }
 }
 

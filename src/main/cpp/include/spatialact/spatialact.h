@@ -39,6 +39,7 @@ extern "C" {
 #define SA_ERR_NO_CUDA           4  /* built without CUDA, or no usable driver / GPU    */
 #define SA_ERR_CUDA              5  /* a CUDA call failed; the message names the call   */
 #define SA_ERR_INTERNAL          6
+#define SA_ERR_CANCELLED         7  /* sa_cpu_forward_cancellable: the flag was raised   */
 
 /* ---- enumerations -------------------------------------------------------------------- */
 /* star: y = act(a) * b */
@@ -218,6 +219,13 @@ SA_API int sa_cuda_stream_synchronize(int device, void* stream);
 SA_API int sa_cpu_forward(int op, const float* in0, const float* in1, float* y, sa_shape shape, const sa_params* p);
 SA_API int sa_cuda_forward(int op, const float* in0, const float* in1, float* y, sa_shape shape, const sa_params* p,
                            void* stream);
+/* sa_cpu_forward with a cooperative cancel: another thread sets *cancel to non-zero, and the call
+ * stops at its next task boundary (a tile, a chunk of rows or elements: milliseconds) and returns
+ * SA_ERR_CANCELLED. The inputs are untouched (unless the output is one of them, in place); the
+ * output is then incomplete. cancel == NULL: not cancellable, as sa_cpu_forward. A flag already
+ * set when the call starts cancels it before any work. */
+SA_API int sa_cpu_forward_cancellable(int op, const float* in0, const float* in1, float* y, sa_shape shape,
+                                      const sa_params* p, const volatile int32_t* cancel);
 
 /* LeakyReLU / ReLU / PReLU (alpha_per_channel != NULL):
  *   y = x > 0 ? x : alpha * x;  dx = dy * (x > 0 ? 1 : alpha)

@@ -14,7 +14,10 @@ import dev.spatialact.internal.SpatialActNative.sa_shape;
  * operators' runner ({@link NativeOperator}) is written once against this.
  */
 abstract class HostMemory<T> {
-    /** {@code float[]}: pinned for the call (JNI critical region), never copied. */
+    /**
+     * {@code float[]}: pinned (JNI critical region), not copied. A long call is run by
+     * {@link NativeOperator} as a sequence of short critical regions (see there); this is one.
+     */
     static final HostMemory<float[]> ARRAY = new HostMemory<>() {
         @Override void check(float[] a, String name, Shape s, boolean output) {
             Checks.array(a, name, s);
@@ -26,8 +29,8 @@ abstract class HostMemory<T> {
             return a == b;
         }
 
-        @Override int call(int op, float[] in0, float[] in1, float[] y, sa_shape s, sa_params p) {
-            return SpatialActNative.sa_cpu_forward(op, in0, in1, y, s, p);
+        @Override int call(int op, float[] in0, float[] in1, float[] y, sa_shape s, sa_params p, long cancel) {
+            return SpatialActNative.sa_cpu_forward_at(op, in0, 0, in1, 0, y, 0, s, p, cancel);
         }
 
         @Override void upload(DeviceTensor d, float[] a) { d.upload(a); }
@@ -40,8 +43,8 @@ abstract class HostMemory<T> {
             Checks.buffer(b, name, s, output);
         }
 
-        @Override int call(int op, FloatBuffer in0, FloatBuffer in1, FloatBuffer y, sa_shape s, sa_params p) {
-            return SpatialActNative.sa_cpu_forward(op, in0, in1, y, s, p);
+        @Override int call(int op, FloatBuffer in0, FloatBuffer in1, FloatBuffer y, sa_shape s, sa_params p, long cancel) {
+            return SpatialActNative.sa_cpu_forward_cancellable(op, in0, in1, y, s, p, cancel);
         }
 
         @Override void upload(DeviceTensor d, FloatBuffer b) { d.upload(b); }
@@ -54,8 +57,8 @@ abstract class HostMemory<T> {
             Checks.pointer(p, name, s);
         }
 
-        @Override int call(int op, FloatPointer in0, FloatPointer in1, FloatPointer y, sa_shape s, sa_params p) {
-            return SpatialActNative.sa_cpu_forward(op, in0, in1, y, s, p);
+        @Override int call(int op, FloatPointer in0, FloatPointer in1, FloatPointer y, sa_shape s, sa_params p, long cancel) {
+            return SpatialActNative.sa_cpu_forward_cancellable(op, in0, in1, y, s, p, cancel);
         }
 
         @Override void upload(DeviceTensor d, FloatPointer p) { d.upload(p); }
@@ -72,8 +75,11 @@ abstract class HostMemory<T> {
         return false;
     }
 
-    /** The native forward entry point of operator op (SA_OP_*); in1 null where absent. */
-    abstract int call(int op, T in0, T in1, T y, sa_shape s, sa_params p);
+    /**
+     * The native forward entry point of operator op (SA_OP_*); in1 null where absent; cancel the
+     * address of the call's cancel flag (0: none).
+     */
+    abstract int call(int op, T in0, T in1, T y, sa_shape s, sa_params p, long cancel);
 
     abstract void upload(DeviceTensor d, T t);
 

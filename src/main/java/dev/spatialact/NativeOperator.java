@@ -7,6 +7,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 
+import dev.spatialact.internal.Interrupts;
 import dev.spatialact.internal.Native;
 import dev.spatialact.internal.ResourceGuard;
 import dev.spatialact.internal.SpatialActNative;
@@ -66,6 +67,7 @@ public abstract class NativeOperator implements AutoCloseable {
         this.biasHost = bias == null ? null : new FloatPointer(bias);
         params.alpha_per_channel(addr(alphasHost)).weight(addr(weightHost)).bias(addr(biasHost));
         this.guard = new ResourceGuard(name, this::release);
+        this.costPerElement = estimateCost();
     }
 
     private static long addr(FloatPointer p) {
@@ -200,12 +202,207 @@ public abstract class NativeOperator implements AutoCloseable {
             stage(kind, shape, y, given, in0, in1);
             return;
         }
+        final double cost = (double) shape.numel() * costPerElement;
         guard.enter();
-        try {
-            Native.check(kind.call(operands.op, in0, in1, y, Native.shape(shape), params));
+        final boolean split = kind == HostMemory.ARRAY && cost > criticalCost;
+        try (Interrupts.Call call = split || cost >= WATCH_COST ? Interrupts.begin() : null) {
+            long cancel = call == null ? 0 : call.flag();
+            if (split) {
+                runArrays(shape, (float[]) y, given, (float[]) in0, (float[]) in1, call);
+            } else {
+                check(kind.call(operands.op, in0, in1, y, Native.shape(shape), params, cancel));
+            }
         } finally {
             guard.exit();
         }
+    }
+
+    // ---- long calls: interruptible, and on float[] without blocking the garbage collector ----
+
+    /**
+     * Calls whose estimated cost (elements x {@link #costPerElement}, in LeakyReLU elements) is
+     * at least this are interruptible: {@link Interrupts} raises their native cancel flag when
+     * the thread is interrupted. Below it (about a millisecond) a call is not worth watching.
+     */
+    static final double WATCH_COST = 1 << 20;
+
+    /**
+     * The most estimated cost one JNI critical region may hold on float[] (the arrays are pinned,
+     * and a garbage collection waits for the region to end: JDK 17's GC locker). 2^27 LeakyReLU
+     * elements (512 MiB read, 512 MiB written) take about 15-50 ms with 2 threads on the CI
+     * machine (a TD-LReLU region then holds about 10 M elements); one thread or a slower machine
+     * stays under the 200 ms bound of the hardening issue. Tests lower it to exercise every way of splitting a call; the system
+     * property {@code spatialact.maxCriticalCost} sets it (diagnostics: {@code
+     * dev.spatialact.jmh.GcStall} measures a stall with and without splitting).
+     */
+    static volatile double criticalCost = criticalCostProperty();
+
+    private static double criticalCostProperty() {
+        String v = System.getProperty("spatialact.maxCriticalCost");
+        if (v == null) return 1 << 27;
+        try {
+            double d = Double.parseDouble(v);
+            if (d >= 1) return d;
+        } catch (NumberFormatException e) {
+            // fall through
+        }
+        throw new IllegalArgumentException("spatialact.maxCriticalCost = " + v + ": expected a number >= 1");
+    }
+
+    /**
+     * Upper estimate of this operator's cost per element relative to LeakyReLU, from the ratios
+     * measured on the CPU (docs/PERFORMANCE.md: FReLU k=3 about 3x, TD-LReLU T=5 r=3 about 13x,
+     * NTD-LReLU S=3 P=1 T=5 about 150x), scaled by the parameters that multiply the work.
+     */
+    final double costPerElement;
+
+    private double estimateCost() {
+        final int op = operands.op;
+        if (op == SpatialActNative.SA_OP_FRELU)
+            return params.variant() == SpatialActNative.SA_FRELU_LIGHT ? 2 : Math.max(1, params.k() * params.k() / 3.0);
+        if (op == SpatialActNative.SA_OP_TD_LRELU || op == SpatialActNative.SA_OP_NTD_LRELU) {
+            if (params.iterations() == 0 || params.lambda() == 0) return params.eps() > 0 ? 2 : 1;
+            double c;
+            if (op == SpatialActNative.SA_OP_TD_LRELU) {
+                int r = SpatialActNative.sa_td_radius(params);
+                c = 13.0 * params.iterations() / 5.0 * (2 * r + 1) / 7.0;
+            } else {
+                double k = (2 * params.search() + 1) * (2 * params.search() + 1), q = (2 * params.patch() + 1) * (2 * params.patch() + 1);
+                c = 150.0 * Math.max(1.0, params.iterations() / 5.0) * k / 49.0 * Math.max(1.0, q / 9.0);
+            }
+            return Math.max(1, (params.eps() > 0 ? 2 : 1) * c);
+        }
+        return 1;  // element-wise: LeakyReLU, PReLU, star
+    }
+
+    /**
+     * True if the channels of a sample are independent (each output channel reads only its own
+     * input channel), so a call may be split by channels. NTD-LReLU's weights couple them.
+     */
+    boolean channelsIndependent() {
+        return operands.op != SpatialActNative.SA_OP_NTD_LRELU;
+    }
+
+    /**
+     * Floats of one input staged in native memory by the copy path of {@link #runArrays}: 16 Mi
+     * (64 MiB), or one sample (one channel where channels are independent) if that is larger.
+     */
+    static final long STAGE_FLOATS = 1 << 24;
+
+    /** Floats per piece of a copy between a float[] and native memory (each a short JNI copy). */
+    private static final int COPY_CHUNK = 1 << 22;
+
+    /** Part of a call: samples [n0, n0 + nk), channels [c0, c0 + ck) of each. */
+    private record Piece(long n0, long nk, long c0, long ck) {}
+
+    /**
+     * The call cut into pieces of at most {@code max} elements where it can be: runs of whole
+     * samples; else (channels independent) runs of whole channels of one sample; else one sample
+     * or one channel per piece, whatever its size.
+     */
+    private java.util.List<Piece> pieces(Shape shape, long max) {
+        final long n = shape.n(), c = shape.c(), plane = shape.h() * shape.w(), sample = c * plane;
+        java.util.List<Piece> out = new java.util.ArrayList<>();
+        if (sample <= max || !channelsIndependent()) {
+            final long step = Math.max(1, Math.min(n, max / sample));
+            for (long n0 = 0; n0 < n; n0 += step) out.add(new Piece(n0, Math.min(step, n - n0), 0, c));
+        } else {
+            final long step = Math.max(1, Math.min(c, max / plane));
+            for (long n0 = 0; n0 < n; n0++)
+                for (long c0 = 0; c0 < c; c0 += step) out.add(new Piece(n0, 1, c0, Math.min(step, c - c0)));
+        }
+        return out;
+    }
+
+    /**
+     * A float[] call too long for one critical region. Where the call splits into pieces (runs of
+     * whole samples, or of whole channels of a sample where channels are independent) that each
+     * fit the region's budget, each piece is its own critical region on the caller's arrays, with
+     * the per-channel parameters offset to the piece. Where one sample (or channel) is itself too
+     * long, the arrays are not pinned at all: pieces of up to {@link #STAGE_FLOATS} (or one sample
+     * or channel) are copied to native memory, run there, and copied back. Between the pieces the
+     * thread's interrupt is checked. The results are the bits of the single call: every
+     * operator's output depends only on its own sample (and, where split by channels, its own
+     * channel).
+     */
+    private void runArrays(Shape shape, float[] y, int given, float[] in0, float[] in1, Interrupts.Call call) {
+        final long limit = Math.max(1, (long) (criticalCost / costPerElement));  // elements per region
+        final long n = shape.n(), c = shape.c(), plane = shape.h() * shape.w(), sample = c * plane;
+        final long per0 = operands.inputShape(0, shape, guideChannels()).numel() / n;
+        final long per1 = given < 2 ? 0 : operands.inputShape(1, shape, guideChannels()).numel() / n;
+        final boolean pinned = sample <= limit || (channelsIndependent() && plane <= limit);
+        java.util.List<Piece> pieces = pieces(shape, pinned ? limit : Math.max(limit, STAGE_FLOATS));
+        if (pinned) {
+            for (Piece q : pieces) {
+                // Inputs other than the output's shape (NTD's guide) are only ever split by samples.
+                long off = (q.n0 * c + q.c0) * plane, off0 = q.ck == c ? q.n0 * per0 : off, off1 = q.ck == c ? q.n0 * per1 : off;
+                try (sa_params p = q.c0 == 0 ? null : paramsFromChannel(q.c0, c)) {
+                    check(SpatialActNative.sa_cpu_forward_at(operands.op, in0, off0, in1, off1, y, off,
+                            Native.shape(Shape.of(q.nk, q.ck, shape.h(), shape.w())), p == null ? params : p, call.flag()));
+                }
+                if (call.interrupted()) throw cancelled();
+            }
+            return;
+        }
+        long most = 0;
+        for (Piece q : pieces) most = Math.max(most, q.nk * q.ck);
+        final long stride0 = q0(per0, plane, c), stride1 = q0(per1, plane, c);
+        try (FloatPointer b0 = new FloatPointer(most * stride0); FloatPointer b1 = given < 2 ? null : new FloatPointer(most * stride1);
+                FloatPointer by = new FloatPointer(most * plane)) {
+            for (Piece q : pieces) {
+                long off = (q.n0 * c + q.c0) * plane, len = q.nk * q.ck * plane;
+                long off0 = q.ck == c ? q.n0 * per0 : off, len0 = q.ck == c ? q.nk * per0 : len;
+                long off1 = q.ck == c ? q.n0 * per1 : off, len1 = q.ck == c ? q.nk * per1 : len;
+                copy(in0, off0, b0, len0, true);
+                if (b1 != null) copy(in1, off1, b1, len1, true);
+                try (sa_params p = q.c0 == 0 ? null : paramsFromChannel(q.c0, c)) {
+                    check(SpatialActNative.sa_cpu_forward_cancellable(operands.op, b0, b1, by,
+                            Native.shape(Shape.of(q.nk, q.ck, shape.h(), shape.w())), p == null ? params : p, call.flag()));
+                }
+                copy(y, off, by, len, false);
+                if (call.interrupted()) throw cancelled();
+            }
+        }
+    }
+
+    /** Floats of an input per (sample x channel) unit of the output: per-sample size / channels. */
+    private static long q0(long perSample, long plane, long c) {
+        return Math.max(plane, (perSample + c - 1) / c);
+    }
+
+    private static void copy(float[] a, long offset, FloatPointer p, long count, boolean toNative) {
+        for (long i = 0; i < count; i += COPY_CHUNK) {
+            int len = (int) Math.min(COPY_CHUNK, count - i);
+            p.position(i);
+            if (toNative) p.put(a, (int) (offset + i), len);
+            else p.get(a, (int) (offset + i), len);
+        }
+        p.position(0);
+    }
+
+    /** A copy of the parameters whose per-channel arrays start at channel c0 (of channels). */
+    private sa_params paramsFromChannel(long c0, long channels) {
+        sa_params p = new sa_params();
+        p.put(params);
+        p.alpha_per_channel(offset(alphasHost, alphas, c0, channels))
+                .weight(offset(weightHost, weight, c0, channels))
+                .bias(offset(biasHost, bias, c0, channels));
+        return p;
+    }
+
+    private static long offset(FloatPointer host, float[] values, long c0, long channels) {
+        return host == null ? 0 : host.address() + 4 * c0 * (values.length / channels);
+    }
+
+    private void check(int status) {
+        if (status == SpatialActNative.SA_ERR_CANCELLED) throw cancelled();
+        Native.check(status);
+    }
+
+    private SpatialActException cancelled() {
+        return new SpatialActException(SpatialActException.Code.CANCELLED, name
+                + ": cancelled: the calling thread was interrupted during the call; y is incomplete, the inputs are untouched"
+                + " (the thread's interrupt status stays set)");
     }
 
     /** y = op(inputs) on the library's device tensors, on stream (null: the default stream). */

@@ -8,9 +8,14 @@ package dev.spatialact;
 public class SpatialActException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
-    /** Kinds of failure. The first six mirror the C header's status codes. */
+    /** Kinds of failure. The first seven mirror the C header's status codes. */
     public enum Code {
         INVALID_ARGUMENT(1), OUT_OF_MEMORY(2), NOT_IMPLEMENTED(3), NO_CUDA(4), CUDA(5), INTERNAL(6),
+        /**
+         * A long CPU call was cancelled because its thread was interrupted (the interrupt status
+         * stays set): the output is incomplete, the inputs are untouched.
+         */
+        CANCELLED(7),
         /** The native library or the requested backend cannot be used here; the cause says why. */
         BACKEND_UNAVAILABLE(-1),
         /** The object (operator, tensor, stream) was closed. */

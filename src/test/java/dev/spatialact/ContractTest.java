@@ -33,6 +33,7 @@ class ContractTest {
             {SpatialActNative.SA_ERR_NO_CUDA, SpatialActNative.SA_ERR_NO_CUDA()},
             {SpatialActNative.SA_ERR_CUDA, SpatialActNative.SA_ERR_CUDA()},
             {SpatialActNative.SA_ERR_INTERNAL, SpatialActNative.SA_ERR_INTERNAL()},
+            {SpatialActNative.SA_ERR_CANCELLED, SpatialActNative.SA_ERR_CANCELLED()},
             {SpatialActNative.SA_ACT_IDENTITY, SpatialActNative.SA_ACT_IDENTITY()},
             {SpatialActNative.SA_ACT_RELU, SpatialActNative.SA_ACT_RELU()},
             {SpatialActNative.SA_ACT_RELU6, SpatialActNative.SA_ACT_RELU6()},

@@ -39,14 +39,14 @@ import org.bytedeco.javacpp.annotation.Platform;
  * here, and turns status codes into exceptions. Loading goes through {@link NativeLoader}, which
  * also honours the {@code spatialact.library.path} override.
  */
-@Platform(include = "spatialact/spatialact.h", link = "spatialact", library = "jnispatialact")
+@Platform(include = {"spatialact/spatialact.h", "spatialact_jni.h"}, link = "spatialact", library = "jnispatialact")
 @NoException
 public final class SpatialActNative {
     private SpatialActNative() {}
 
     // ---- status codes ----
     public static final int SA_OK = 0, SA_ERR_INVALID_ARGUMENT = 1, SA_ERR_OUT_OF_MEMORY = 2,
-            SA_ERR_NOT_IMPLEMENTED = 3, SA_ERR_NO_CUDA = 4, SA_ERR_CUDA = 5, SA_ERR_INTERNAL = 6;
+            SA_ERR_NOT_IMPLEMENTED = 3, SA_ERR_NO_CUDA = 4, SA_ERR_CUDA = 5, SA_ERR_INTERNAL = 6, SA_ERR_CANCELLED = 7;
     // ---- enumerations ----
     public static final int SA_ACT_IDENTITY = 0, SA_ACT_RELU = 1, SA_ACT_RELU6 = 2, SA_ACT_LEAKY_RELU = 3;
     public static final int SA_FRELU_FULL = 0, SA_FRELU_LIGHT = 1;
@@ -172,6 +172,29 @@ public final class SpatialActNative {
     }
     @CriticalRegion
     private static native int sa_cpu_forward(int op, @Const float[] in0, @Const float[] in1, float[] y, @ByVal @Cast("sa_shape*") long shape, @Cast("const sa_params*") long p);
+    /** {@code cancel}: the address of an int32 flag another thread may set (0: not cancellable). */
+    public static native int sa_cpu_forward_cancellable(int op, @Const FloatPointer in0, @Const FloatPointer in1, FloatPointer y,
+            @ByVal sa_shape shape, @Const sa_params p, @Cast("const volatile int32_t*") long cancel);
+    public static native int sa_cpu_forward_cancellable(int op, @Const FloatBuffer in0, @Const FloatBuffer in1, FloatBuffer y,
+            @ByVal sa_shape shape, @Const sa_params p, @Cast("const volatile int32_t*") long cancel);
+    /**
+     * The pinned form with element offsets (spatialact_jni.h): one critical region over
+     * {@code in0[off0 ..]}, {@code in1[off1 ..]}, {@code y[offy ..]} for {@code shape}. The caller
+     * checks the offsets and lengths; in1 may be null.
+     */
+    public static int sa_cpu_forward_at(int op, float[] in0, long off0, float[] in1, long off1, float[] y, long offy,
+            sa_shape shape, sa_params p, long cancel) {
+        try {
+            return sa_jni_cpu_forward_at(op, in0, off0, in1, off1, y, offy, shapeAddress(shape), paramsAddress(p), cancel);
+        } finally {
+            Reference.reachabilityFence(shape);
+            Reference.reachabilityFence(p);
+        }
+    }
+    @CriticalRegion
+    private static native int sa_jni_cpu_forward_at(int op, @Const float[] in0, long off0, @Const float[] in1, long off1,
+            float[] y, long offy, @Cast("const sa_shape*") long shape, @Cast("const sa_params*") long p,
+            @Cast("const volatile int32_t*") long cancel);
     public static native int sa_cuda_forward(int op, @Cast("const float*") long in0, @Cast("const float*") long in1, @Cast("float*") long y, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
 
     public static native int sa_cpu_leaky_relu_forward(@Const FloatPointer x, FloatPointer y, @ByVal sa_shape shape, @Const sa_params p);
@@ -208,6 +231,7 @@ public final class SpatialActNative {
     @MemberGetter public static native int SA_ERR_NO_CUDA();
     @MemberGetter public static native int SA_ERR_CUDA();
     @MemberGetter public static native int SA_ERR_INTERNAL();
+    @MemberGetter public static native int SA_ERR_CANCELLED();
     @MemberGetter public static native int SA_ACT_IDENTITY();
     @MemberGetter public static native int SA_ACT_RELU();
     @MemberGetter public static native int SA_ACT_RELU6();
