@@ -5,6 +5,8 @@ import java.nio.FloatBuffer;
 
 import org.bytedeco.javacpp.Pointer;
 
+import dev.spatialact.internal.Extents;
+
 /** Argument checks run before any native work; each failure names the argument and the problem. */
 final class Checks {
     private Checks() {}
@@ -35,20 +37,45 @@ final class Checks {
             throw SpatialActException.invalid(name + " has " + b.remaining() + " elements remaining; shape " + s + " needs " + n);
     }
 
+    /**
+     * A host FloatPointer operand: its n floats from its position must lie inside the native
+     * allocation it was made from ({@link Extents}), and inside its own limit where it has one. A
+     * pointer whose allocation is unknown is refused unless the caller vouched for it with
+     * {@link SpatialAct#uncheckedPointer}.
+     */
     static void pointer(Pointer p, String name, Shape s) {
         if (p == null) throw SpatialActException.invalid(name + " is null");
         if (p.isNull()) throw SpatialActException.invalid(name + " is a NULL pointer (closed or never allocated)");
         if (p.position() < 0) throw SpatialActException.invalid(name + " has a negative position " + p.position());
-        long limit = p.limit();
-        // Without a limit the library cannot know how far the memory goes: a kernel would read or
-        // write past it (a JVM crash). Pointers JavaCPP allocates (new FloatPointer(n), from an
-        // array or buffer) have one; a pointer made from a raw address needs limit(n).
-        if (limit <= 0)
-            throw SpatialActException.invalid(name + " has no known extent (limit 0): allocate it with new FloatPointer(n), "
-                    + "or set its size in floats with " + name + ".limit(n)");
-        if (limit - p.position() < s.numel())
+        final long n = s.numel(), limit = p.limit();
+        if (p instanceof SpatialAct.UncheckedPointer) {
+            long have = ((SpatialAct.UncheckedPointer) p).floats - p.position();
+            if (have < n) throw SpatialActException.invalid(name + " has " + have + " floats from its position (uncheckedPointer); shape " + s + " needs " + n);
+            return;
+        }
+        if (limit > 0 && limit - p.position() < n)
             throw SpatialActException.invalid(name + " has " + (limit - p.position()) + " elements from its position to its limit; shape "
-                    + s + " needs " + s.numel());
+                    + s + " needs " + n);
+        long[] owner = Extents.of(p);
+        if (owner == null) {
+            if (Extents.available())
+                throw SpatialActException.invalid(name + " points into memory whose size the library cannot check: JavaCPP did not allocate it"
+                        + " (a raw address, Pointer.malloc, or memory from other native code), so position and limit are the only word on"
+                        + " its size, and they may count another type's elements. Allocate it with new FloatPointer(n), pass a direct"
+                        + " FloatBuffer, or vouch for its size with SpatialAct.uncheckedPointer(" + name + ", floats)");
+            // This JavaCPP's records cannot be read (a test fails then): the pointer's own limit.
+            if (limit <= 0)
+                throw SpatialActException.invalid(name + " has no known extent (limit 0): allocate it with new FloatPointer(n), "
+                        + "or vouch for its size with SpatialAct.uncheckedPointer(" + name + ", floats)");
+        } else {
+            long start = p.address() + 4 * p.position(), size = owner[1] - owner[0];
+            if (start < owner[0] || start - owner[0] > size || (size - (start - owner[0])) / 4 < n)
+                throw SpatialActException.invalid(name + " reaches past the memory it was made from: shape " + s + " needs " + n
+                        + " floats (" + 4 * n + " bytes) from byte " + (start - owner[0]) + " of a " + size + "-byte allocation"
+                        + (limit > 0 ? " (its limit says " + (limit - p.position()) + " floats: set beyond the allocation, or,"
+                                + " made from a pointer of another element size, e.g. new FloatPointer(bytePointer), it counts that"
+                                + " type's elements)" : ""));
+        }
     }
 
     static void address(long a, String name) {

@@ -2,6 +2,9 @@ package dev.spatialact;
 
 import java.nio.charset.StandardCharsets;
 
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
+
 import dev.spatialact.internal.Native;
 import dev.spatialact.internal.NativeLoader;
 import dev.spatialact.internal.SpatialActNative;
@@ -77,5 +80,42 @@ public final class SpatialAct {
         int len = 0;
         while (len < buf.length && buf[len] != 0) len++;
         return new String(buf, 0, len, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Host memory whose size the library cannot check, vouched for by the caller: a FloatPointer
+     * over {@code floats} floats from {@code memory}'s current address ({@code memory.address()}
+     * plus its position in its own element size), which keeps {@code memory} reachable. The
+     * operators check every other pointer against the allocation JavaCPP made it from, and refuse
+     * a pointer whose allocation is unknown (a raw address, {@code Pointer.malloc}, memory from
+     * other native code such as {@code cudaMallocHost} of the bytedeco CUDA presets). Unchecked:
+     * if {@code floats} is more than the memory holds, kernels read and write past it (a JVM
+     * crash or a corrupted heap).
+     */
+    public static FloatPointer uncheckedPointer(Pointer memory, long floats) {
+        if (memory == null || memory.isNull()) throw SpatialActException.invalid("memory is null");
+        if (floats < 0) throw SpatialActException.invalid("floats = " + floats + " must be >= 0");
+        return new UncheckedPointer(memory, memory.address() + memory.position() * memory.sizeof(), floats);
+    }
+
+    /** As {@link #uncheckedPointer(Pointer, long)} on a raw host address. */
+    public static FloatPointer uncheckedPointer(long address, long floats) {
+        if (address == 0) throw SpatialActException.invalid("address is NULL");
+        if (floats < 0) throw SpatialActException.invalid("floats = " + floats + " must be >= 0");
+        return new UncheckedPointer(null, address, floats);
+    }
+
+    /** The FloatPointer of {@link #uncheckedPointer}: its extent is the caller's word. */
+    static final class UncheckedPointer extends FloatPointer {
+        final Pointer memory;  // kept reachable
+        final long floats;
+
+        UncheckedPointer(Pointer memory, long address, long floats) {
+            this.memory = memory;
+            this.address = address;
+            this.limit = floats;
+            this.capacity = floats;
+            this.floats = floats;
+        }
     }
 }

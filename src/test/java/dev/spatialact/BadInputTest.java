@@ -116,18 +116,63 @@ class BadInputTest {
             FloatPointer closed = new FloatPointer(S.numel());
             closed.close();
             expect(SpatialActException.Code.INVALID_ARGUMENT, "NULL pointer", () -> op.apply(closed, y, S));
-            // A pointer without a limit (a raw address): its extent is unknown, so it is refused
-            // (the size check was skipped and the kernel wrote past the memory: a JVM crash).
+            // A pointer JavaCPP did not allocate (a raw address), with or without a limit: its
+            // extent is unknown, so it is refused (without a limit the size check was skipped
+            // and the kernel wrote past the memory: a JVM crash). Vouched for, it runs.
             try (FloatPointer z = new FloatPointer(S.numel())) {
                 for (int i = 0; i < S.numel(); i++) z.put(i, SENTINEL);
                 FloatPointer raw = new FloatPointer(new org.bytedeco.javacpp.Pointer() { { address = z.address(); } });
                 assertEquals(0, raw.limit());
-                expect(SpatialActException.Code.INVALID_ARGUMENT, "no known extent", () -> op.apply(x, raw, S));
-                for (int i = 0; i < S.numel(); i++) assertEquals(SENTINEL, z.get(i), 0f, "output was touched");
+                expect(SpatialActException.Code.INVALID_ARGUMENT, "cannot check", () -> op.apply(x, raw, S));
                 raw.limit(S.numel());
-                op.apply(x, raw, S);  // with a limit, it runs
+                expect(SpatialActException.Code.INVALID_ARGUMENT, "cannot check", () -> op.apply(x, raw, S));
+                for (int i = 0; i < S.numel(); i++) assertEquals(SENTINEL, z.get(i), 0f, "output was touched");
+                expect(SpatialActException.Code.INVALID_ARGUMENT, "uncheckedPointer", () -> op.apply(x, SpatialAct.uncheckedPointer(raw, S.numel() - 1), S));
+                op.apply(x, SpatialAct.uncheckedPointer(raw, S.numel()), S);  // vouched for, it runs
+                op.apply(x, SpatialAct.uncheckedPointer(z.address(), S.numel()), S);
             }
             for (int i = 0; i < S.numel(); i++) assertEquals(SENTINEL, y.get(i), 0f);
+        }
+    }
+
+    /**
+     * Pointers whose counts lie: made from a pointer of another element size (JavaCPP's copy
+     * constructor copies the counts, so a FloatPointer of a 4n-byte BytePointer says 4n floats),
+     * or with a limit beyond the allocation. Checked against the allocation they were made from,
+     * through every copy; the output untouched. The allocation records must be readable.
+     */
+    @Test
+    void pointerExtents() {
+        assertTrue(dev.spatialact.internal.Extents.available(), "JavaCPP's allocation records cannot be read");
+        final long n = S.numel();
+        try (LeakyReLU op = LeakyReLU.of(0.1f); FloatPointer x = new FloatPointer(n); FloatPointer y = new FloatPointer(n);
+                org.bytedeco.javacpp.BytePointer bytes = new org.bytedeco.javacpp.BytePointer(4 * n - 4);
+                org.bytedeco.javacpp.BytePointer enough = new org.bytedeco.javacpp.BytePointer(4 * n)) {
+            for (int i = 0; i < n; i++) y.put(i, SENTINEL);
+            FloatPointer cast = new FloatPointer(bytes);  // says 4n - 4 floats; has n - 1
+            assertTrue(cast.limit() >= n);
+            expect(SpatialActException.Code.INVALID_ARGUMENT, "another element size", () -> op.apply(x, cast, S));
+            expect(SpatialActException.Code.INVALID_ARGUMENT, "reaches past", () -> op.apply(cast, y, S));
+            expect(SpatialActException.Code.INVALID_ARGUMENT, "reaches past", () -> op.apply(x, new FloatPointer(new FloatPointer(bytes)), S));
+            FloatPointer tooLong = new FloatPointer(n - 1);
+            tooLong.limit(10 * n).capacity(10 * n);
+            expect(SpatialActException.Code.INVALID_ARGUMENT, "reaches past", () -> op.apply(x, tooLong, S));
+            FloatPointer shifted = new FloatPointer(n);
+            shifted.position(1).limit(n + 1);
+            expect(SpatialActException.Code.INVALID_ARGUMENT, "reaches past", () -> op.apply(x, shifted, S));
+            FloatPointer view = new FloatPointer(n + 3).getPointer(3);  // a view of a JavaCPP allocation
+            for (int i = 0; i < n; i++) assertEquals(SENTINEL, y.get(i), 0f, "output was touched");
+            // Made from allocations that do hold n floats, they run.
+            op.apply(x, new FloatPointer(enough), S);
+            op.apply(x, view, S);
+            java.nio.FloatBuffer fb = java.nio.ByteBuffer.allocateDirect((int) (4 * n)).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+            op.apply(x, new FloatPointer(fb), S);
+            java.nio.FloatBuffer small = java.nio.ByteBuffer.allocateDirect((int) (4 * n - 4)).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+            FloatPointer fromSmall = new FloatPointer(small);
+            fromSmall.limit(n).capacity(n);
+            expect(SpatialActException.Code.INVALID_ARGUMENT, "reaches past", () -> op.apply(x, fromSmall, S));
+            tooLong.close();
+            shifted.close();
         }
     }
 
