@@ -63,6 +63,7 @@ public final class Npy {
         private final long[] shape;
         private final float[] data;
         private final double[] data64;
+        private boolean f64;  // set once by the reader
 
         NpyArray(long[] shape, float[] data, double[] data64) {
             this.shape = shape;
@@ -114,7 +115,7 @@ public final class Npy {
 
         /** True if the file held float64 data (converted to float32 in {@link #data()}). */
         public boolean wasFloat64() {
-            return data64 != null;
+            return data64 != null || f64;
         }
 
         /** The data as double: the file's exact values for float64 files, widened float32 otherwise. */
@@ -154,7 +155,36 @@ public final class Npy {
     /** Parsed header. */
     record Header(int major, int minor, String descr, boolean fortranOrder, long[] shape, int dataOffset) {}
 
+    /**
+     * A .npy file's shape and float32 data, the array owned by the caller (no copy is made or
+     * kept): what {@link #readFloats} returns for large tensors. {@code wasFloat64}: the file held
+     * float64 values, rounded to float32 as they were read.
+     */
+    public record Floats(long[] shape, float[] data, boolean wasFloat64) {}
+
+    /**
+     * Reads a .npy file as {@link #read} does, without keeping a copy: the memory used is the
+     * float32 data itself (a float64 file is converted chunk by chunk, its doubles never held
+     * whole). For tools that run one operator on a large file (the CLI's apply: input + output).
+     */
+    public static Floats readFloats(Path file) {
+        if (file == null) throw invalid("file is null");
+        try (SeekableByteChannel ch = FileIo.openForReading(file, MAX_HEADER_BYTES + 12 + 8L * MAX_ELEMENTS)) {
+            NpyArray a = read(ch, file, false);
+            return new Floats(a.shape, a.data, a.f64);
+        } catch (NoSuchFileException e) {
+            throw new SpatialActException(Code.IO, file + ": no such file", e);
+        } catch (IOException e) {
+            throw new SpatialActException(Code.IO, file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
     private static NpyArray read(SeekableByteChannel ch, Path file) throws IOException {
+        return read(ch, file, true);
+    }
+
+    /** keep64: keep a float64 file's doubles (for {@link NpyArray#toDoubleArray}). */
+    private static NpyArray read(SeekableByteChannel ch, Path file, boolean keep64) throws IOException {
         long fileSize = ch.size();
         Header h = readHeader(ch, file, fileSize);
         boolean f64 = h.descr.endsWith("8");
@@ -182,15 +212,18 @@ public final class Npy {
             }
             return new NpyArray(h.shape, data, null);
         }
-        double[] d = new double[count];
+        double[] d = keep64 ? new double[count] : null;
         float[] data = new float[count];
         for (int off = 0, len; off < count; off += len) {
             len = Math.min(chunkElems, count - off);
             fill(ch, buf, len * 8, file);
-            buf.asDoubleBuffer().get(d, off, len);
+            java.nio.DoubleBuffer db = buf.asDoubleBuffer();
+            if (d != null) db.duplicate().get(d, off, len);
+            for (int i = 0; i < len; i++) data[off + i] = (float) db.get(i);
         }
-        for (int i = 0; i < count; i++) data[i] = (float) d[i];
-        return new NpyArray(h.shape, data, d);
+        NpyArray a = new NpyArray(h.shape, data, d);
+        a.f64 = true;
+        return a;
     }
 
     /** Reads exactly len bytes into buf (cleared, then flipped). */
@@ -401,7 +434,7 @@ public final class Npy {
     }
 
     /** The shape as Python's repr of a tuple: "()", "(5,)", "(2, 3)". */
-    static String shapeString(long[] shape) {
+    public static String shapeString(long[] shape) {
         if (shape.length == 1) return "(" + shape[0] + ",)";
         StringBuilder sb = new StringBuilder("(");
         for (int i = 0; i < shape.length; i++) {

@@ -120,14 +120,16 @@ public final class Main {
         Path in2 = spec.twoInputs() ? Path.of(a.require("input2", "B.npy (the second operand)")) : null;
         Backend backend = a.backend(Backend.AUTO);
 
-        Npy.NpyArray x = Npy.read(in);
-        Shape shape = nchw(x, in);
+        // Peak memory: the input(s) and the output, each once (the arrays are read without a
+        // copy, and the operator pins them or splits long calls; it copies nothing whole).
+        Npy.Floats x = Npy.readFloats(in);
+        Shape shape = nchw(x.shape(), in);
         float[] x2 = null;
         if (in2 != null) {
-            Npy.NpyArray b = Npy.read(in2);
+            Npy.Floats b = Npy.readFloats(in2);
             if (!Arrays.equals(b.shape(), x.shape()))
-                throw new SpatialActException(Code.INVALID_ARGUMENT, in2 + " has shape " + b.shapeString() + "; --input " + in
-                        + " has " + x.shapeString() + " (they must be equal)");
+                throw new SpatialActException(Code.INVALID_ARGUMENT, in2 + " has shape " + Npy.shapeString(b.shape()) + "; --input " + in
+                        + " has " + Npy.shapeString(x.shape()) + " (they must be equal)");
             x2 = b.data();
         }
         try (Ops.Op op = spec.factory().create(a, shape, backend)) {
@@ -136,20 +138,19 @@ public final class Main {
             double ms = (System.nanoTime() - t0) / 1e6;
             Npy.write(outFile, x.shape(), y);
             out.printf(Locale.ROOT, "%s: %s on %s, %s%s -> %s (%.2f ms)%n", name, op.name(),
-                    backend == Backend.AUTO ? "AUTO (host data: CPU)" : backend.toString(), x.shapeString(),
+                    backend == Backend.AUTO ? "AUTO (host data: CPU)" : backend.toString(), Npy.shapeString(x.shape()),
                     x.wasFloat64() ? " (float64 read as float32)" : "", outFile, ms);
         }
         return OK;
     }
 
     /** The NCHW shape of an input: 4-D as is; (C, H, W) and (H, W) get leading 1s. */
-    static Shape nchw(Npy.NpyArray x, Path file) {
-        long[] s = x.shape();
+    static Shape nchw(long[] s, Path file) {
         if (s.length < 2 || s.length > 4)
-            throw new SpatialActException(Code.INVALID_ARGUMENT, file + " has shape " + x.shapeString()
+            throw new SpatialActException(Code.INVALID_ARGUMENT, file + " has shape " + Npy.shapeString(s)
                     + "; expected 4-D (N, C, H, W), 3-D (C, H, W) or 2-D (H, W)");
         for (long d : s)
-            if (d < 1) throw new SpatialActException(Code.INVALID_ARGUMENT, file + " has shape " + x.shapeString() + ": it is empty");
+            if (d < 1) throw new SpatialActException(Code.INVALID_ARGUMENT, file + " has shape " + Npy.shapeString(s) + ": it is empty");
         long[] p = new long[4];
         Arrays.fill(p, 1);
         System.arraycopy(s, 0, p, 4 - s.length, s.length);
