@@ -34,11 +34,7 @@ public final class NativeLoader {
                 load();
                 loaded = true;
             } catch (Throwable t) {
-                failure = new SpatialActException(SpatialActException.Code.BACKEND_UNAVAILABLE,
-                        "spatialact: cannot load the native library for platform " + platform() + " ("
-                                + describeSource() + "): " + t + ". Set -D" + PATH_PROPERTY
-                                + "=DIR to a directory with libspatialact.so and libjnispatialact.so built for this machine.",
-                        t);
+                failure = new SpatialActException(SpatialActException.Code.BACKEND_UNAVAILABLE, explain(t), t);
                 throw rethrown(failure);
             }
         }
@@ -71,7 +67,43 @@ public final class NativeLoader {
 
     private static String describeSource() {
         String dir = System.getProperty(PATH_PROPERTY);
-        return dir == null ? "from the jar; the jar carries linux-x86_64 only" : "from " + PATH_PROPERTY + "=" + dir;
+        if (dir != null) return "from " + PATH_PROPERTY + "=" + dir;
+        return platform().equals("linux-x86_64") ? "from the jar" : "from the jar, which carries linux-x86_64 only";
+    }
+
+    /**
+     * The message of a load failure, naming its real cause where it is a known one. JavaCPP
+     * extracts the libraries into its cache directory before loading them; when it cannot create
+     * that directory it says "Could not create the cache", wrapped in an UnsatisfiedLinkError
+     * that reads like a missing or foreign library.
+     */
+    public static String explain(Throwable t) {
+        String head = "spatialact: cannot load the native library for platform " + platform() + " (" + describeSource() + "): ";
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            String m = String.valueOf(c.getMessage());
+            if (m.contains("Could not create the cache")) {
+                String prop = System.getProperty("org.bytedeco.javacpp.cachedir");
+                Path cache = prop != null ? Path.of(prop) : Path.of(System.getProperty("user.home", "?"), ".javacpp", "cache");
+                return head + "JavaCPP could not create its cache directory " + cache + " to extract the libraries into ("
+                        + whyNotWritable(cache) + "; java.io.tmpdir " + System.getProperty("java.io.tmpdir") + " was tried too)."
+                        + " Set -Dorg.bytedeco.javacpp.cachedir=DIR to a writable directory, or -D" + PATH_PROPERTY
+                        + "=DIR to a directory with libspatialact.so and libjnispatialact.so.";
+            }
+        }
+        return head + t + ". Set -D" + PATH_PROPERTY
+                + "=DIR to a directory with libspatialact.so and libjnispatialact.so built for this machine.";
+    }
+
+    /** Why a directory cannot be created or written: its nearest existing ancestor and what it is. */
+    private static String whyNotWritable(Path dir) {
+        Path p = dir.toAbsolutePath();
+        while (p != null && !Files.exists(p)) p = p.getParent();
+        if (p == null) return "no part of the path exists";
+        String user = System.getProperty("user.name", "?");
+        if (!Files.isDirectory(p)) return p + " is not a directory";
+        if (!Files.isWritable(p))
+            return p + (p.equals(dir.toAbsolutePath()) ? "" : ", the nearest existing directory,") + " is not writable by user " + user;
+        return p + " exists and is writable by user " + user + " (another cause: see the exception's cause)";
     }
 
     private static void load() throws Exception {

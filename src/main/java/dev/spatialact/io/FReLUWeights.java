@@ -237,14 +237,20 @@ public final class FReLUWeights {
         if (!Arrays.equals(s2, new long[] {c, 1, k, 1})) throw shapeError(f2, Npy.shapeString(new long[] {c, 1, k, 1}), s2);
         float[][] bn1 = readBn(dir, p + "bn1.", c), bn2 = readBn(dir, p + "bn2.", c);
         Path b1 = file(dir, p, "conv1.bias"), b2 = file(dir, p, "conv2.bias");
-        if (Files.exists(b1)) bn1[2] = foldBiasIntoMean(bn1[2], readVector(b1, c));
-        if (Files.exists(b2)) bn2[2] = foldBiasIntoMean(bn2[2], readVector(b2, c));
+        if (Files.exists(b1)) bn1[2] = foldBiasIntoMean(bn1[2], readVector(b1, c), b1, dir.resolve(p + "bn1.running_mean.npy"));
+        if (Files.exists(b2)) bn2[2] = foldBiasIntoMean(bn2[2], readVector(b2, c), b2, dir.resolve(p + "bn2.running_mean.npy"));
         return new FReLUWeights(c, k, true, w1.data(), w2.data(), null, bn1, bn2);
     }
 
-    private static float[] foldBiasIntoMean(float[] mean, float[] bias) {
+    /** BN(conv + b) = BN'(conv) with running_mean' = running_mean - b; both files named if it overflows. */
+    private static float[] foldBiasIntoMean(float[] mean, float[] bias, Path biasFile, Path meanFile) {
         float[] m = new float[mean.length];
-        for (int i = 0; i < m.length; i++) m[i] = (float) ((double) mean[i] - bias[i]);
+        for (int i = 0; i < m.length; i++) {
+            m[i] = (float) ((double) mean[i] - bias[i]);
+            if (!Float.isFinite(m[i]))
+                throw new SpatialActException(Code.INVALID_ARGUMENT, biasFile + ": element (" + i + ",) = " + bias[i] + " folded into "
+                        + meanFile.getFileName() + " (" + mean[i] + ") overflows float32");
+        }
         return m;
     }
 
@@ -282,9 +288,35 @@ public final class FReLUWeights {
         return dir.resolve(prefix + name + ".npy");
     }
 
+    /**
+     * Reads a parameter file; every value must be finite. The file and the element are named
+     * here, where they are known: a value that is only found bad later, after folding, would be
+     * blamed on whatever it was folded into (a NaN conv1.bias on bn1.running_mean).
+     */
     private static Npy.NpyArray readRequired(Path f) {
         if (!Files.exists(f)) throw new SpatialActException(Code.IO, f + ": missing (a required FReLU parameter file)");
-        return Npy.read(f);
+        Npy.NpyArray a = Npy.read(f);
+        for (int i = 0; i < a.size(); i++)
+            if (!Float.isFinite(a.get(i)))
+                throw new SpatialActException(Code.INVALID_ARGUMENT, f + ": element " + index(a.shape(), i) + " = " + value(a, i)
+                        + "; FReLU parameters must be finite");
+        return a;
+    }
+
+    /** The value as the file holds it (a float64 beyond float32's range says so). */
+    private static String value(Npy.NpyArray a, int i) {
+        if (a.wasFloat64() && Double.isFinite(a.toDoubleArray()[i])) return a.toDoubleArray()[i] + " (beyond float32's range)";
+        return Float.toString(a.get(i));
+    }
+
+    /** Flat index i as numpy's multi-index of this shape, e.g. "(1, 0, 1, 1)". */
+    static String index(long[] shape, long i) {
+        long[] ix = new long[shape.length];
+        for (int d = shape.length - 1; d >= 0; d--) {
+            ix[d] = i % shape[d];
+            i /= shape[d];
+        }
+        return Npy.shapeString(ix);
     }
 
     private static float[] readVector(Path f, int c) {
@@ -296,7 +328,15 @@ public final class FReLUWeights {
 
     private static float[][] readBn(Path dir, String prefix, int c) {
         float[][] bn = new float[4][];
-        for (int i = 0; i < 4; i++) bn[i] = readVector(dir.resolve(prefix + BN_PARAMS[i] + ".npy"), c);
+        for (int i = 0; i < 4; i++) {
+            Path f = dir.resolve(prefix + BN_PARAMS[i] + ".npy");
+            bn[i] = readVector(f, c);
+            if (BN_PARAMS[i].equals("running_var"))
+                for (int j = 0; j < c; j++)
+                    if (bn[i][j] < 0)
+                        throw new SpatialActException(Code.INVALID_ARGUMENT, f + ": element (" + j + ",) = " + bn[i][j]
+                                + "; a variance must be >= 0");
+        }
         return bn;
     }
 

@@ -17,6 +17,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -82,8 +83,7 @@ final class FileIo {
                     inPlace(target, body, false);  // device, FIFO, socket...: never replaced
                     return;
                 }
-                if (!Files.isWritable(target))
-                    throw io(file, "cannot write: permission denied (the file is not writable by this user)");
+                if (!Files.isWritable(target)) throw io(file, "cannot write: " + denied(target, "written"));
                 Object links = Files.getAttribute(target, "unix:nlink");
                 if (links instanceof Integer n && n > 1) {
                     inPlace(target, body, true);  // replacing would detach the other names
@@ -92,7 +92,9 @@ final class FileIo {
             }
             replace(target, body);
         } catch (AccessDeniedException e) {
-            throw io(file, "cannot write: permission denied (" + e.getFile() + ")", e);
+            Path denied = e.getFile() == null ? target : Path.of(e.getFile());
+            throw io(file, "cannot write: " + (denied.equals(target) || dir == null ? denied(target, "written")
+                    : denied(dir, "written (a new file is made there, then renamed over " + target.getFileName() + ")")), e);
         } catch (IOException e) {
             throw io(file, "cannot write: " + e, e);
         }
@@ -160,6 +162,23 @@ final class FileIo {
      * A channel to read the file with random access: the file itself when it is regular, else
      * (FIFO, pipe, character device) its whole content read as a stream, up to maxBytes.
      */
+    /**
+     * Why this process may not use p: "permission denied: DIR/NAME cannot be written by user
+     * nobody (it is rw-r--r--, owner root, group root)". The same words for files and directories.
+     */
+    static String denied(Path p, String how) {
+        String who = System.getProperty("user.name", "?");
+        try {
+            PosixFileAttributes a = Files.readAttributes(p, PosixFileAttributes.class);
+            return "permission denied: " + (a.isDirectory() ? "the directory " : "") + p + " cannot be " + how + " by user " + who
+                    + " (it is " + PosixFilePermissions.toString(a.permissions()) + ", owner "
+                    + a.owner().getName() + ", group " + a.group().getName() + ")";
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return "permission denied: " + p + " cannot be " + how + " by user " + who
+                    + " (nor can its permissions be read: a directory above it is not searchable)";
+        }
+    }
+
     static SeekableByteChannel openForReading(Path file, long maxBytes) throws IOException {
         if (Files.isRegularFile(file) || !Files.exists(file)) return FileChannel.open(file, StandardOpenOption.READ);
         try (InputStream in = Files.newInputStream(file)) {

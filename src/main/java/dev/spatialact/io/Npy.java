@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -147,6 +148,8 @@ public final class Npy {
             return read(ch, file);
         } catch (NoSuchFileException e) {
             throw new SpatialActException(Code.IO, file + ": no such file", e);
+        } catch (AccessDeniedException e) {
+            throw new SpatialActException(Code.IO, file + ": cannot read: " + FileIo.denied(file, "read"), e);
         } catch (IOException e) {
             throw new SpatialActException(Code.IO, file + ": cannot read: " + e.getMessage(), e);
         }
@@ -174,6 +177,8 @@ public final class Npy {
             return new Floats(a.shape, a.data, a.f64);
         } catch (NoSuchFileException e) {
             throw new SpatialActException(Code.IO, file + ": no such file", e);
+        } catch (AccessDeniedException e) {
+            throw new SpatialActException(Code.IO, file + ": cannot read: " + FileIo.denied(file, "read"), e);
         } catch (IOException e) {
             throw new SpatialActException(Code.IO, file + ": cannot read: " + e.getMessage(), e);
         }
