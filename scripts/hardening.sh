@@ -145,7 +145,7 @@ step_jni() {
     mvn -B -ntp ${SA_MVN_ARGS:-} install -Dsa.test.argLine=-Xcheck:jni >"$log" 2>&1 &&
         mvn -B -ntp ${SA_MVN_ARGS:-} -f "$ROOT/cli/pom.xml" test -Dsa.test.argLine=-Xcheck:jni >>"$log" 2>&1
     local rc=$?
-    grep -E "Tests run:.*Fail|^(fuzz summary|concurrency|memory|loading):" "$log" | sed 's/^\[[A-Z]*\] //; s/^/    /'
+    grep -E "Tests run:.*Fail|^(fuzz summary|concurrency|memory|loading|campaign):" "$log" | sed 's/^\[[A-Z]*\] //; s/^/    /'
     local hits reports=("$ROOT"/target/surefire-reports "$ROOT"/cli/target/surefire-reports)
     hits=$(cat "$log" "${reports[0]}"/*.txt "${reports[0]}"/*.dumpstream "${reports[1]}"/*.txt "${reports[1]}"/*.dumpstream 2>/dev/null |
         grep -cE "$JNI_PATTERN")

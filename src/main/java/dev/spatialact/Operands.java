@@ -16,7 +16,21 @@ final class Operands {
     final String[] inputs;
     private final int inplaceMask, guideInput;
 
-    private static final Operands[] TABLE = load();
+    // Read on first use, not in a static initializer: a library that cannot load must fail each
+    // call with its own exception, not once with ExceptionInInitializerError and then with
+    // NoClassDefFoundError.
+    private static volatile Operands[] table;
+
+    private static Operands[] table() {
+        Operands[] t = table;
+        if (t == null) {
+            synchronized (Operands.class) {
+                if (table == null) table = load();
+                t = table;
+            }
+        }
+        return t;
+    }
 
     private Operands(int op, String name, String[] inputs, int inplaceMask, int guideInput) {
         this.op = op;
@@ -42,12 +56,12 @@ final class Operands {
 
     /** The row of an SA_OP_* code. */
     static Operands of(int op) {
-        return TABLE[op];
+        return table()[op];
     }
 
     /** The number of rows. */
     static int count() {
-        return TABLE.length;
+        return table().length;
     }
 
     /** True if the output may be exactly input i (in place). */

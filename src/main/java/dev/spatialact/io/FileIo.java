@@ -123,7 +123,20 @@ final class FileIo {
         Path tmp = target.resolveSibling(".sa-" + Long.toHexString(ThreadLocalRandom.current().nextLong() >>> 1) + ".tmp");
         PENDING.add(tmp);
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
+            FileChannel created;
+            try {
+                created = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
+            } catch (AccessDeniedException e) {
+                // The directory is not writable, the file is: write it in place, as the shell's
+                // > would (not atomic, but what this user can do; refusing would be stricter
+                // than the file's own permissions).
+                if (Files.isRegularFile(target) && Files.isWritable(target)) {
+                    inPlace(target, body, true);
+                    return;
+                }
+                throw e;
+            }
+            try (FileChannel ch = created) {
                 body.writeTo(ch);
                 ch.force(false);
             }

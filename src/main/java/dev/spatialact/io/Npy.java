@@ -465,8 +465,32 @@ public final class Npy {
         return n;
     }
 
+    /** A FORMAT error naming the file; control characters from the file are escaped (one line). */
     private static SpatialActException format(Path file, String problem) {
-        return new SpatialActException(Code.FORMAT, file + ": " + problem);
+        return new SpatialActException(Code.FORMAT, file + ": " + escape(problem, false));
+    }
+
+    /**
+     * s with control characters (and, where {@code ascii}, everything outside printable ASCII)
+     * escaped as Python's repr does: \n, \t, \xNN. A header's bytes in a message stay one line.
+     */
+    static String escape(String s, boolean ascii) {
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean bad = c < 0x20 || (c >= 0x7f && c <= 0x9f) || (ascii && c > 0x7e);
+            if (!bad) {
+                if (b != null) b.append(c);
+                continue;
+            }
+            if (b == null) b = new StringBuilder(s.length() + 16).append(s, 0, i);
+            if (c == '\n') b.append("\\n");
+            else if (c == '\r') b.append("\\r");
+            else if (c == '\t') b.append("\\t");
+            else if (c <= 0xff) b.append(String.format("\\x%02x", (int) c));
+            else b.append(String.format("\\u%04x", (int) c));
+        }
+        return b == null ? s : b.toString();
     }
 
     private static SpatialActException invalid(String message) {
@@ -475,7 +499,7 @@ public final class Npy {
 
     private static String abbreviate(String s) {
         String t = s.strip();
-        return t.length() <= 200 ? t : t.substring(0, 200) + "...";
+        return escape(t.length() <= 200 ? t : t.substring(0, 200) + "...", true);
     }
 
     // ---- the header dict: a Python literal ---------------------------------------------------
@@ -504,7 +528,7 @@ public final class Npy {
         Object parseAll() {
             Object v = value();
             ws();
-            if (i != s.length()) throw error("unexpected '" + s.charAt(i) + "' after the value");
+            if (i != s.length()) throw error("unexpected '" + escape(String.valueOf(s.charAt(i)), true) + "' after the value");
             return v;
         }
 
@@ -545,7 +569,7 @@ public final class Npy {
                 default:
                     if (c == '-' || c == '+' || digit(c)) return integer();
                     if (letter(c)) return word();
-                    throw error("unexpected '" + c + "'");
+                    throw error("unexpected '" + escape(String.valueOf(c), true) + "'");
             }
         }
 

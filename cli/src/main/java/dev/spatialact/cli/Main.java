@@ -86,20 +86,33 @@ public final class Main {
                     throw new UsageException("unknown command '" + cmd + "'; commands: apply, demo, study, info");
             }
         } catch (UsageException e) {
-            err.println("error: " + e.getMessage());
+            err.println("error: " + oneLine(e.getMessage()));
             err.println("run '" + PROG + " --help' for usage");
             if (verbose) e.printStackTrace(err);
             return USAGE;
         } catch (SpatialActException e) {
-            err.println("error: " + e.getMessage());
+            err.println("error: " + oneLine(e.getMessage()));
             if (verbose) e.printStackTrace(err);
             else if (e.getCause() != null && e.code() == Code.BACKEND_UNAVAILABLE) err.println("(--verbose shows the cause)");
             return FAILURE;
         } catch (RuntimeException | LinkageError | OutOfMemoryError e) {
-            err.println("error: " + e);
+            err.println("error: " + oneLine(e.toString()));
             if (verbose) e.printStackTrace(err);
             return FAILURE;
         }
+    }
+
+    /** A message as one line: control characters (a newline in a file name or a file's bytes) escaped. */
+    static String oneLine(String m) {
+        if (m == null) return "";
+        StringBuilder b = new StringBuilder(m.length());
+        for (int i = 0; i < m.length(); i++) {
+            char c = m.charAt(i);
+            if (c == '\n') b.append("\\n");
+            else if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) b.append(String.format("\\x%02x", (int) c));
+            else b.append(c);
+        }
+        return b.toString();
     }
 
     // ---- apply ---------------------------------------------------------------------------------

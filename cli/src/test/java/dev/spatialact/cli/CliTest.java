@@ -105,6 +105,11 @@ class CliTest {
         java.util.Set<String> lib = new java.util.HashSet<>();
         for (dev.spatialact.OperatorKind k : dev.spatialact.OperatorKind.values()) lib.add(k.cliName());
         assertEquals(lib, cli);
+        // --input2 exactly where the operator has a second input that is not a guide
+        for (Ops.Spec sp : Ops.all()) {
+            java.util.List<String> in = sp.kind().inputNames();
+            assertEquals(in.size() == 2 && !in.get(1).equals("guide"), sp.twoInputs(), sp.name() + ": --input2 vs inputs " + in);
+        }
         // and the demo shows every one of them
         assertEquals(dev.spatialact.OperatorKind.values().length, Demo.operators(dev.spatialact.Backend.CPU).size());
     }
