@@ -486,7 +486,7 @@ public final class BadInputFuzzMain {
         if (t.channels > 0) faults.add("channels");
         if (kind == Kind.BUFFER) faults.addAll(List.of("heap", "order", "misaligned"));
         if (kind == Kind.BUFFER && victim == nin) faults.add("readonly");
-        if (kind == Kind.POINTER) faults.addAll(List.of("closed", "negative", "misaligned"));
+        if (kind == Kind.POINTER) faults.addAll(List.of("closed", "negative", "misaligned", "cast", "limit", "raw"));
         if (victim < nin && !t.sameOk(victim) && t.inShape(victim, s).numel() == s.numel()) faults.add("same");
         if (victim < nin && kind != Kind.ARRAY) faults.add("overlap");
         if (kind == Kind.POINTER || kind == Kind.BUFFER) faults.add("overlap");
@@ -509,6 +509,8 @@ public final class BadInputFuzzMain {
             case "closed" -> f(vname + " is a null pointer");
             case "negative" -> f(vname + " has a negative position");
             case "misaligned" -> f("not aligned");
+            case "cast", "limit" -> f(vname + " reaches past");
+            case "raw" -> f(vname + " points into memory whose size the library cannot check");
             case "same" -> f("aliases", "overlaps");
             default -> f("overlaps", "aliases");
         };
@@ -632,6 +634,30 @@ public final class BadInputFuzzMain {
                         FloatPointer mp = owned(owned, new FloatPointer(mis));
                         if (vi < nin) in[vi] = mp;
                         else { y = ystore = mp; ylen = mis.capacity(); }
+                    }
+                    case "cast", "limit", "raw" -> {
+                        // counts that lie: a FloatPointer of a BytePointer (bytes counted as floats),
+                        // a limit past the allocation, a raw address (no allocation to check against)
+                        long len = vi < nin ? t.inShape(vi, shape).numel() : n;
+                        FloatPointer bad;
+                        if (fl.equals("cast")) {
+                            org.bytedeco.javacpp.BytePointer bytes = new org.bytedeco.javacpp.BytePointer(Math.max(4, 4 * len - 4));
+                            owned.add(new FloatPointer(bytes));  // closes bytes with it
+                            bad = new FloatPointer(bytes);
+                        } else {
+                            FloatPointer small = owned(owned, new FloatPointer(Math.max(1, len - 1)));
+                            if (fl.equals("limit")) {
+                                bad = new FloatPointer(small);
+                                bad.limit(10 * len).capacity(10 * len);
+                            } else {
+                                final long rawAddress = small.address();
+                                bad = new FloatPointer(new org.bytedeco.javacpp.Pointer() { { address = rawAddress; } });
+                                bad.limit(len);
+                            }
+                        }
+                        if (len < 2 && !fl.equals("raw")) bad.position(1);  // one float: position past it
+                        if (vi < nin) in[vi] = bad;
+                        else { y = bad; ystore = null; }
                     }
                     case "same" -> { in[vi] = y; }
                     default -> {  // overlap
