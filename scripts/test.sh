@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 echo "== mvn install (the library: JUnit 5, then the native ctest programs; installed for the CLI)"
 mvn -B -ntp install
 
+echo "== platform: mvn install (spatialact-platform, the aggregator the CLI and users depend on)"
+mvn -B -ntp -q -f platform/pom.xml install
+
 echo "== cli: mvn test (the command-line tool and demo, against the installed library)"
 mvn -B -ntp -f cli/pom.xml test
 

@@ -41,7 +41,7 @@ public final class LeakyReLU extends UnaryActivation {
 
         private Builder() {}
 
-        /** Slope for x <= 0; finite. Default 0.01; 0 gives ReLU. */
+        /** Slope for x {@code <= 0}; finite. Default 0.01; 0 gives ReLU. */
         public Builder alpha(float alpha) {
             this.alpha = alpha;
             return this;

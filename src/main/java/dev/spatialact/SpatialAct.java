@@ -50,7 +50,7 @@ public final class SpatialAct {
         return SpatialActNative.sa_cpu_threads();
     }
 
-    /** Sets the CPU threads; n <= 0 means all cores. */
+    /** Sets the CPU threads; {@code n <= 0} means all cores. */
     public static void setCpuThreads(int n) {
         NativeLoader.ensureLoaded();
         Native.check(SpatialActNative.sa_cpu_set_threads(n));
@@ -66,7 +66,7 @@ public final class SpatialAct {
         return SpatialActNative.sa_cpu_workspace_limit();
     }
 
-    /** Sets the CPU workspace budget in bytes; bytes <= 0 restores the default. */
+    /** Sets the CPU workspace budget in bytes; {@code bytes <= 0} restores the default. */
     public static void setCpuWorkspaceLimit(long bytes) {
         NativeLoader.ensureLoaded();
         Native.check(SpatialActNative.sa_cpu_set_workspace_limit(bytes));

@@ -68,7 +68,22 @@ public final class NativeLoader {
     private static String describeSource() {
         String dir = System.getProperty(PATH_PROPERTY);
         if (dir != null) return "from " + PATH_PROPERTY + "=" + dir;
-        return platform().equals("linux-x86_64") ? "from the jar" : "from the jar, which carries linux-x86_64 only";
+        return "from the class path";
+    }
+
+    /** The platforms that have a native jar (the classifiers of dev.spatialact:spatialact). */
+    public static final String BUILT_PLATFORMS = "linux-x86_64";
+
+    /** No jar on the class path carries this platform's native libraries. */
+    static final class MissingPlatformJar extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        MissingPlatformJar(String platform) {
+            super("no native libraries for " + platform + " on the class path: add the dependency dev.spatialact:spatialact-platform"
+                    + " (every built platform) or dev.spatialact:spatialact with classifier " + platform
+                    + (BUILT_PLATFORMS.contains(platform) ? "" : " (not built: native jars exist for " + BUILT_PLATFORMS + " only)")
+                    + "; or set -D" + PATH_PROPERTY + "=DIR to a directory with libspatialact.so and libjnispatialact.so built for it");
+        }
     }
 
     /**
@@ -90,6 +105,7 @@ public final class NativeLoader {
                         + "=DIR to a directory with libspatialact.so and libjnispatialact.so.";
             }
         }
+        if (t instanceof MissingPlatformJar) return head + t.getMessage() + ".";
         return head + t + ". Set -D" + PATH_PROPERTY
                 + "=DIR to a directory with libspatialact.so and libjnispatialact.so built for this machine.";
     }
@@ -109,6 +125,8 @@ public final class NativeLoader {
     private static void load() throws Exception {
         String dir = System.getProperty(PATH_PROPERTY);
         if (dir == null || dir.isEmpty()) {
+            String lib = "/dev/spatialact/internal/" + platform() + "/" + System.mapLibraryName("jnispatialact");
+            if (NativeLoader.class.getResource(lib) == null) throw new MissingPlatformJar(platform());
             SpatialActNative.loadFromJar();
             return;
         }

@@ -176,7 +176,32 @@ class NativeLoadingTest {
         assertEquals("BACKEND_UNAVAILABLE", r.value("code"));
         assertTrue(r.value("message").contains("linux-arm64"), r.value("message"));
         assertTrue(r.value("message").contains(NativeLoader.PATH_PROPERTY), r.value("message"));
+        assertTrue(r.value("message").contains("spatialact-platform") && r.value("message").contains("classifier linux-arm64")
+                && r.value("message").contains("native jars exist for linux-x86_64 only"), r.value("message"));
         assertFalse(r.value("causes").isEmpty());
+    }
+
+    @Test
+    void theClassesJarWithoutItsPlatformJarSaysWhichToAdd() throws IOException {
+        // The classes jar alone (what dev.spatialact:spatialact without a classifier gives).
+        Path classes = tmp.resolve("classes-only");
+        try (Stream<Path> files = Files.walk(ChildJvm.mainClasses())) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                String rel = ChildJvm.mainClasses().relativize(p).toString();
+                if (rel.startsWith("dev/spatialact/internal/" + PLATFORM)) continue;
+                Path t = classes.resolve(rel);
+                if (Files.isDirectory(p)) Files.createDirectories(t);
+                else Files.copy(p, t);
+            }
+        }
+        List<Path> entries = new ArrayList<>(List.of(jarOf(classes, tmp.resolve("spatialact-classes.jar")), ChildJvm.testClasses()));
+        entries.addAll(ChildJvm.javacppJars());
+        ChildJvm.Result r = ChildJvm.run(List.of(), cp(entries), LoadAndApplyMain.class, List.of("fail"), 120, "classes-only");
+        assertEquals(0, r.exitCode(), r.output());
+        assertEquals("BACKEND_UNAVAILABLE", r.value("code"));
+        String msg = r.value("message");
+        assertTrue(msg.contains("no native libraries for " + PLATFORM + " on the class path") && msg.contains("dev.spatialact:spatialact-platform")
+                && msg.contains("classifier " + PLATFORM) && msg.contains(NativeLoader.PATH_PROPERTY), msg);
     }
 
     @Test
