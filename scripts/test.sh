@@ -14,6 +14,9 @@ mvn -B -ntp -q -f platform/pom.xml install
 echo "== cli: mvn test (the command-line tool and demo, against the installed library)"
 mvn -B -ntp -f cli/pom.xml test
 
+echo "== scripts/consumers.sh (the examples as users' projects, from a fresh local Maven repository)"
+scripts/consumers.sh
+
 if [ -x scripts/hardening.sh ]; then
     echo "== scripts/hardening.sh"
     scripts/hardening.sh
