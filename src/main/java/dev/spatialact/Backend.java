@@ -10,17 +10,35 @@ import dev.spatialact.internal.SpatialActNative;
  * A backend that cannot run says why ({@link #unavailableReason()}); there is no silent fallback.
  */
 public enum Backend {
-    AUTO, CPU, CUDA;
+    /**
+     * Each call runs where its data lives: host memory on the CPU, device memory on the GPU. The
+     * default.
+     */
+    AUTO,
+    /** Host memory only, on the native CPU kernels; device memory is rejected. */
+    CPU,
+    /** The GPU: device memory directly, host memory staged through GPU 0 (upload, kernel, download). */
+    CUDA;
 
     private static volatile String cudaReason;
     private static volatile int cudaDevices = -1;
 
-    /** True if this backend can run here (AUTO: if any can). */
+    /**
+     * Whether this backend can run here. Never throws.
+     *
+     * @return true if it can (AUTO and CPU: if the native library loaded; CUDA: if a GPU is
+     *     usable as well)
+     */
     public boolean isAvailable() {
         return unavailableReason() == null;
     }
 
-    /** Why this backend cannot run here, or null if it can. */
+    /**
+     * Why this backend cannot run here. Never throws.
+     *
+     * @return the reason (the native library's load failure, or for CUDA a build without CUDA
+     *     kernels or no usable GPU), or null if it can run
+     */
     public String unavailableReason() {
         if (!NativeLoader.isLoaded()) return NativeLoader.failure().getMessage();
         if (this == CUDA) {
@@ -30,7 +48,12 @@ public enum Backend {
         return null;
     }
 
-    /** Throws BACKEND_UNAVAILABLE, with the load failure chained, unless this backend can run. */
+    /**
+     * Throws unless this backend can run here.
+     *
+     * @throws SpatialActException BACKEND_UNAVAILABLE, with the reason and the load failure (if
+     *     any) chained, if it cannot
+     */
     public void requireAvailable() {
         if (this != CUDA || !NativeLoader.isLoaded()) NativeLoader.ensureLoaded();
         String r = unavailableReason();
@@ -39,19 +62,35 @@ public enum Backend {
                     "backend " + this + " is unavailable: " + r, NativeLoader.failure());
     }
 
-    /** The best backend here: CUDA when a GPU is usable, else CPU. */
+    /**
+     * The best backend here. Never throws.
+     *
+     * @return CUDA when a GPU is usable, else CPU (which may itself be unavailable: see
+     *     {@link #isAvailable()})
+     */
     public static Backend best() {
         return CUDA.isAvailable() ? CUDA : CPU;
     }
 
-    /** Number of usable GPUs (0 when none, or without CUDA). */
+    /**
+     * The number of usable GPUs. Never throws.
+     *
+     * @return the GPU count; 0 when there is none, the build has no CUDA, or the native library
+     *     did not load
+     */
     public static int cudaDeviceCount() {
         if (!NativeLoader.isLoaded()) return 0;
         probeCuda();
         return Math.max(0, cudaDevices);
     }
 
-    /** A line per backend saying what it is or why it is unavailable. */
+    /**
+     * A report of the backends, for diagnostics.
+     *
+     * @return a line (ending in a newline) for the CPU with its instruction set and threads, then
+     *     one per GPU with its name, or one saying why CUDA is unavailable; if the native library
+     *     is unavailable, only its load failure (no newline)
+     */
     public static String describe() {
         StringBuilder sb = new StringBuilder();
         if (!NativeLoader.isLoaded()) return "native library unavailable: " + NativeLoader.failure().getMessage();

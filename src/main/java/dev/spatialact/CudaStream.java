@@ -30,7 +30,14 @@ public final class CudaStream implements AutoCloseable {
         }
     }
 
-    /** A new non-blocking stream on GPU {@code device}. */
+    /**
+     * Creates a non-blocking stream, which {@link #close()} destroys.
+     *
+     * @param device the GPU, from 0
+     * @return the new stream
+     * @throws SpatialActException BACKEND_UNAVAILABLE without a usable GPU; CUDA (or
+     *     INVALID_ARGUMENT for a device that does not exist) if the stream cannot be created
+     */
     public static CudaStream create(int device) {
         Backend.CUDA.requireAvailable();
         long[] h = new long[1];
@@ -38,20 +45,39 @@ public final class CudaStream implements AutoCloseable {
         return new CudaStream(device, h[0], true);
     }
 
-    /** Wraps a cudaStream_t owned by other code (0 is the legacy default stream). */
+    /**
+     * Wraps a cudaStream_t owned by other code; {@link #close()} leaves it alone, and the caller
+     * keeps it alive while the library uses it.
+     *
+     * @param device the GPU the stream belongs to
+     * @param handle the cudaStream_t as an address; 0 is the legacy default stream
+     * @return the wrapper
+     * @throws SpatialActException BACKEND_UNAVAILABLE without a usable GPU
+     */
     public static CudaStream wrap(int device, long handle) {
         Backend.CUDA.requireAvailable();
         return new CudaStream(device, handle, false);
     }
 
+    /** {@return the GPU this stream belongs to} Valid after close(). */
     public int device() { return device; }
 
+    /**
+     * The cudaStream_t, to pass to other CUDA code.
+     *
+     * @return the handle as an address (0: the legacy default stream)
+     * @throws SpatialActException CLOSED after {@link #close()}
+     */
     public long handle() {
         if (guard.isClosed()) throw new SpatialActException(SpatialActException.Code.CLOSED, "CudaStream is closed");
         return handle;
     }
 
-    /** Waits until all work queued on the stream is done; CUDA errors of that work surface here. */
+    /**
+     * Waits until all work queued on the stream is done; CUDA errors of that work surface here.
+     *
+     * @throws SpatialActException CUDA if the work failed; CLOSED after {@link #close()}
+     */
     public void synchronize() {
         guard.enter();
         try {
@@ -61,6 +87,11 @@ public final class CudaStream implements AutoCloseable {
         }
     }
 
+    /**
+     * Destroys the stream if the library created it (a wrapped one is left alone), after a running
+     * {@link #synchronize()} returns. Later {@link #handle()} and {@link #synchronize()} calls, and
+     * operator calls on this stream, throw CLOSED. Idempotent.
+     */
     @Override
     public void close() {
         guard.close();

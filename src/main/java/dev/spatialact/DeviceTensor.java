@@ -38,7 +38,16 @@ public final class DeviceTensor implements AutoCloseable {
         }
     }
 
-    /** Allocates an uninitialised tensor on GPU {@code device}. */
+    /**
+     * Allocates an uninitialised tensor, freed by {@link #close()}.
+     *
+     * @param device the GPU, from 0 to {@link Backend#cudaDeviceCount()} - 1
+     * @param shape its shape; not null
+     * @return the tensor
+     * @throws SpatialActException INVALID_ARGUMENT if shape is null or the device does not
+     *     exist; BACKEND_UNAVAILABLE without a usable GPU; OUT_OF_MEMORY if the GPU has not
+     *     the memory
+     */
     public static DeviceTensor allocate(int device, Shape shape) {
         Checks.shape(shape);
         Backend.CUDA.requireAvailable();
@@ -49,12 +58,28 @@ public final class DeviceTensor implements AutoCloseable {
         return new DeviceTensor(device, shape, ptr[0], true);
     }
 
-    /** Allocates on GPU 0. */
+    /**
+     * As {@link #allocate(int, Shape)} on GPU 0.
+     *
+     * @param shape its shape; not null
+     * @return the tensor
+     * @throws SpatialActException as {@link #allocate(int, Shape)}
+     */
     public static DeviceTensor allocate(Shape shape) {
         return allocate(0, shape);
     }
 
-    /** Allocates and uploads x. */
+    /**
+     * Allocates a tensor and uploads x into it.
+     *
+     * @param device the GPU
+     * @param shape its shape; not null
+     * @param x the data, shape.numel() elements in NCHW order
+     * @return the tensor
+     * @throws SpatialActException INVALID_ARGUMENT if x is null or its length is not
+     *     shape.numel(); otherwise as {@link #allocate(int, Shape)} and {@link #upload(float[])}
+     *     (the tensor is freed then)
+     */
     public static DeviceTensor upload(int device, Shape shape, float[] x) {
         Checks.array(x, "x", Checks.shape(shape));
         DeviceTensor t = allocate(device, shape);
@@ -67,7 +92,19 @@ public final class DeviceTensor implements AutoCloseable {
         return t;
     }
 
-    /** A view of device memory owned elsewhere (e.g. cudaMalloc from org.bytedeco.cuda). close() frees nothing. */
+    /**
+     * A view of device memory owned elsewhere (e.g. cudaMalloc from org.bytedeco.cuda).
+     * {@link #close()} frees nothing; the owner keeps the memory allocated while the view is
+     * used.
+     *
+     * @param device the GPU the memory is on (checked when an operator uses it)
+     * @param address the device address of the first float; the memory must hold shape.numel()
+     *     floats (not checked)
+     * @param shape its shape; not null
+     * @return the view
+     * @throws SpatialActException INVALID_ARGUMENT if shape is null or address is 0;
+     *     BACKEND_UNAVAILABLE without a usable GPU
+     */
     public static DeviceTensor wrap(int device, long address, Shape shape) {
         Checks.shape(shape);
         Checks.address(address, "address");
@@ -80,46 +117,117 @@ public final class DeviceTensor implements AutoCloseable {
         return a == null ? null : upload(device, Shape.of(1, 1, 1, a.length), a);
     }
 
+    /** {@return the GPU the tensor is on} */
     public int device() { return device; }
+    /** {@return the tensor's shape} */
     public Shape shape() { return shape; }
 
-    /** The device address. Valid until close(). */
+    /**
+     * The device address, for other CUDA code. Valid until close().
+     *
+     * @return the address of the first float
+     * @throws SpatialActException CLOSED after {@link #close()}
+     */
     public long address() {
         if (guard.isClosed()) throw new SpatialActException(SpatialActException.Code.CLOSED, "DeviceTensor is closed");
         return address;
     }
 
+    /**
+     * Copies host data into the tensor.
+     * The copy is synchronous, on the legacy default stream: it waits for work on that stream
+     * (not on a non-blocking {@link CudaStream}: synchronize that first).
+     *
+     * @param x the data, shape.numel() elements
+     * @throws SpatialActException INVALID_ARGUMENT if x is null or of another length; CLOSED
+     *     after {@link #close()}; CUDA if the copy fails
+     */
     public void upload(float[] x) {
         Checks.array(x, "x", shape);
         call(() -> SpatialActNative.sa_cuda_memcpy_h2d(device, address, x, shape.numel() * 4, 0));
     }
 
+    /**
+     * Copies host data into the tensor, from the buffer's position (which stays unchanged).
+     * The copy is synchronous, on the legacy default stream: it waits for work on that stream
+     * (not on a non-blocking {@link CudaStream}: synchronize that first).
+     *
+     * @param x a direct buffer in native byte order, at least shape.numel() elements remaining
+     * @throws SpatialActException INVALID_ARGUMENT if x is null, not direct, not in native order
+     *     or too short; CLOSED after {@link #close()}; CUDA if the copy fails
+     */
     public void upload(FloatBuffer x) {
         Checks.buffer(x, "x", shape, false);
         call(() -> SpatialActNative.sa_cuda_memcpy_h2d(device, address, x, shape.numel() * 4, 0));
     }
 
+    /**
+     * Copies host data into the tensor, from the pointer's position.
+     * The copy is synchronous, on the legacy default stream: it waits for work on that stream
+     * (not on a non-blocking {@link CudaStream}: synchronize that first).
+     *
+     * @param x host memory: shape.numel() floats inside the allocation it was made from (or
+     *     vouched for with {@link SpatialAct#uncheckedPointer})
+     * @throws SpatialActException INVALID_ARGUMENT if x is null, NULL or reaches past its
+     *     memory; CLOSED after {@link #close()}; CUDA if the copy fails
+     */
     public void upload(FloatPointer x) {
         Checks.pointer(x, "x", shape);
         call(() -> SpatialActNative.sa_cuda_memcpy_h2d(device, address, x, shape.numel() * 4, 0));
     }
 
+    /**
+     * Copies the tensor into host memory.
+     * The copy is synchronous, on the legacy default stream: it waits for work on that stream
+     * (not on a non-blocking {@link CudaStream}: synchronize that first).
+     *
+     * @param y the destination, shape.numel() elements
+     * @throws SpatialActException INVALID_ARGUMENT if y is null or of another length; CLOSED
+     *     after {@link #close()}; CUDA if the copy fails (or earlier work on the stream failed)
+     */
     public void download(float[] y) {
         Checks.array(y, "y", shape);
         call(() -> SpatialActNative.sa_cuda_memcpy_d2h(device, y, address, shape.numel() * 4, 0));
     }
 
+    /**
+     * Copies the tensor into a new array, as {@link #download(float[])}.
+     *
+     * @return the data, NCHW
+     * @throws SpatialActException INVALID_ARGUMENT if the tensor has more elements than a Java
+     *     array holds; otherwise as {@link #download(float[])}
+     */
     public float[] download() {
         float[] y = new float[shape.numelInt()];
         download(y);
         return y;
     }
 
+    /**
+     * Copies the tensor into host memory, from the buffer's position (which stays unchanged).
+     * The copy is synchronous, on the legacy default stream: it waits for work on that stream
+     * (not on a non-blocking {@link CudaStream}: synchronize that first).
+     *
+     * @param y a direct, writable buffer in native byte order, at least shape.numel() elements
+     *     remaining
+     * @throws SpatialActException INVALID_ARGUMENT if y is null, not direct, not in native
+     *     order, read-only or too short; CLOSED after {@link #close()}; CUDA if the copy fails
+     */
     public void download(FloatBuffer y) {
         Checks.buffer(y, "y", shape, true);
         call(() -> SpatialActNative.sa_cuda_memcpy_d2h(device, y, address, shape.numel() * 4, 0));
     }
 
+    /**
+     * Copies the tensor into host memory, from the pointer's position.
+     * The copy is synchronous, on the legacy default stream: it waits for work on that stream
+     * (not on a non-blocking {@link CudaStream}: synchronize that first).
+     *
+     * @param y host memory: shape.numel() floats inside the allocation it was made from (or
+     *     vouched for with {@link SpatialAct#uncheckedPointer})
+     * @throws SpatialActException INVALID_ARGUMENT if y is null, NULL or reaches past its
+     *     memory; CLOSED after {@link #close()}; CUDA if the copy fails
+     */
     public void download(FloatPointer y) {
         Checks.pointer(y, "y", shape);
         call(() -> SpatialActNative.sa_cuda_memcpy_d2h(device, y, address, shape.numel() * 4, 0));
@@ -128,6 +236,7 @@ public final class DeviceTensor implements AutoCloseable {
     void enter() { guard.enter(); }
     void exit() { guard.exit(); }
 
+    /** {@return true once {@link #close()} has been called} */
     public boolean isClosed() { return guard.isClosed(); }
 
     /**

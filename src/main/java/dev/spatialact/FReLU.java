@@ -22,7 +22,9 @@ import dev.spatialact.internal.SpatialActNative.sa_params;
  * Weights from PyTorch: {@link dev.spatialact.io.FReLUWeights}.
  */
 public final class FReLU extends UnaryActivation {
+    /** The default kernel size k, 3 (the paper's). */
     public static final int DEFAULT_KERNEL_SIZE = 3;
+    /** The default batch-norm eps, 1e-5 (PyTorch's BatchNorm2d default). */
     public static final float DEFAULT_EPS = SpatialActNative.SA_FRELU_DEFAULT_BN_EPS;
 
     private final int channels, k;
@@ -37,18 +39,33 @@ public final class FReLU extends UnaryActivation {
         this.light = light;
     }
 
-    /** A builder of the k x k FReLU over {@code channels} channels. */
+    /**
+     * A builder of the k x k FReLU.
+     *
+     * @param channels C, the channels of the inputs it takes; at least 1
+     * @return the builder (k = 3, no batch norm, AUTO backend; the weight is required)
+     * @throws SpatialActException INVALID_ARGUMENT if channels is below 1
+     */
     public static Builder builder(int channels) {
         return new Builder(channels, false);
     }
 
-    /** A builder of the light FReLU (1xk + kx1) over {@code channels} channels. */
+    /**
+     * A builder of the light FReLU (1 x k + k x 1).
+     *
+     * @param channels C, the channels of the inputs it takes; at least 1
+     * @return the builder (k = 3, no batch norm, AUTO backend; both weights are required)
+     * @throws SpatialActException INVALID_ARGUMENT if channels is below 1
+     */
     public static Builder lightBuilder(int channels) {
         return new Builder(channels, true);
     }
 
+    /** {@return C, the channels every input must have} */
     public int channels() { return channels; }
+    /** {@return the kernel size k} */
     public int kernelSize() { return k; }
+    /** {@return true for the light variant (1 x k + k x 1), false for k x k} */
     public boolean isLight() { return light; }
 
     @Override
@@ -88,6 +105,11 @@ public final class FReLU extends UnaryActivation {
         }
     }
 
+    /**
+     * Builder of an {@link FReLU}: the kernel size, the weights, the optional conv bias and batch
+     * norm, and the backend. The setters keep the arrays given; {@link #build()} checks and folds
+     * them into the operator's own copies.
+     */
     public static final class Builder extends OperatorBuilder<Builder> {
         private final int channels;
         private final boolean light;
@@ -101,61 +123,132 @@ public final class FReLU extends UnaryActivation {
             this.light = light;
         }
 
-        /** Odd kernel size in [1, 7]; default 3. */
+        /**
+         * Sets the kernel size (checked when built).
+         *
+         * @param k odd, in [1, 7]; default 3
+         * @return this builder
+         */
         public Builder kernelSize(int k) {
             this.k = k;
             return this;
         }
 
-        /** Depthwise weights, C x k x k (PyTorch's C x 1 x k x k); light: the 1 x k weights, C x k. */
+        /**
+         * Sets the depthwise conv weights (required).
+         *
+         * @param w C x k x k values (PyTorch's C x 1 x k x k flattened); light: the 1 x k
+         *     weights, C x k values; each finite
+         * @return this builder
+         */
         public Builder weight(float[] w) {
             this.weight = w;
             return this;
         }
 
-        /** Light variant only: the k x 1 weights, C x k. */
+        /**
+         * Sets the k x 1 weights of the light variant (required there, rejected otherwise).
+         *
+         * @param w C x k values, each finite
+         * @return this builder
+         */
         public Builder weightVertical(float[] w) {
             this.weight2 = w;
             return this;
         }
 
-        /** Optional conv bias, C values (the MegEngine original has one; k x k variant only). */
+        /**
+         * Sets the optional conv bias (the MegEngine original has one; k x k variant only, rejected
+         * by the light one).
+         *
+         * @param b C values, each finite; null for none (the default)
+         * @return this builder
+         */
         public Builder convBias(float[] b) {
             this.convBias = b;
             return this;
         }
 
-        /** Raw inference batch norm (of the 1 x k branch in the light variant). */
+        /**
+         * Sets raw inference batch norm, folded with {@link #eps} when built (of the 1 x k branch
+         * in the light variant). Not together with {@link #foldedBatchNorm}.
+         *
+         * @param gamma C scales, each finite
+         * @param beta C shifts, each finite
+         * @param runningMean C means, each finite
+         * @param runningVar C variances, each finite and {@code >= 0}
+         * @return this builder
+         */
         public Builder batchNorm(float[] gamma, float[] beta, float[] runningMean, float[] runningVar) {
             bn1.gamma = gamma; bn1.beta = beta; bn1.mean = runningMean; bn1.var = runningVar;
             return this;
         }
 
-        /** Light variant only: raw batch norm of the k x 1 branch. */
+        /**
+         * Sets raw batch norm of the k x 1 branch (light variant only). Not together with
+         * {@link #foldedBatchNormVertical}.
+         *
+         * @param gamma C scales, each finite
+         * @param beta C shifts, each finite
+         * @param runningMean C means, each finite
+         * @param runningVar C variances, each finite and {@code >= 0}
+         * @return this builder
+         */
         public Builder batchNormVertical(float[] gamma, float[] beta, float[] runningMean, float[] runningVar) {
             bn2.gamma = gamma; bn2.beta = beta; bn2.mean = runningMean; bn2.var = runningVar;
             return this;
         }
 
-        /** Batch norm eps (both branches); default 1e-5, must be > 0. */
+        /**
+         * Sets the eps of raw batch norm (both branches; unused by folded batch norm).
+         *
+         * @param eps finite and {@code > 0}; default 1e-5
+         * @return this builder
+         */
         public Builder eps(float eps) {
             bn1.eps = eps;
             bn2.eps = eps;
             return this;
         }
 
-        /** Already folded batch norm: T = scale * conv + shift (of the 1 x k branch in the light variant). */
+        /**
+         * Sets already folded batch norm: T = scale * conv + shift (of the 1 x k branch in the light
+         * variant). Not together with {@link #batchNorm}.
+         *
+         * @param scale C values, each finite
+         * @param shift C values, each finite
+         * @return this builder
+         */
         public Builder foldedBatchNorm(float[] scale, float[] shift) {
             bn1.scale = scale; bn1.shift = shift;
             return this;
         }
 
-        /** Light variant only: folded batch norm of the k x 1 branch. */
+        /**
+         * Sets folded batch norm of the k x 1 branch (light variant only). Not together with
+         * {@link #batchNormVertical}.
+         *
+         * @param scale C values, each finite
+         * @param shift C values, each finite
+         * @return this builder
+         */
         public Builder foldedBatchNormVertical(float[] scale, float[] shift) {
             bn2.scale = scale; bn2.shift = shift;
             return this;
         }
 
+        /**
+         * Checks the parameters, folds the batch norm into the weights (in double, rounded to
+         * float once) and builds the operator.
+         *
+         * @return the operator; the caller closes it
+         * @throws SpatialActException INVALID_ARGUMENT if k is not odd in [1, 7], a required array
+         *     is missing, an array has the wrong length, a value is not finite (or a variance is
+         *     negative, or eps is not {@code > 0}), a folded value overflows float, an array of
+         *     the other variant is given, a branch has both raw and folded batch norm, or the
+         *     backend is null; BACKEND_UNAVAILABLE if the native library cannot be loaded, or the
+         *     backend is CUDA and no GPU is usable
+         */
         public FReLU build() {
             NativeLoader.ensureLoaded();
             final int C = channels;

@@ -22,6 +22,20 @@ import dev.spatialact.internal.SpatialActNative.sa_params;
  * every operand count. The operands themselves (names, shapes, which input the output may be)
  * come from the native operator table ({@link Operands}). Operators are immutable and
  * thread-safe; a call may run while another thread runs the same operator.
+ *
+ * <p>A call fails with a {@link SpatialActException} whose code says why:
+ * <ul>
+ * <li>INVALID_ARGUMENT: an operand is null or too small for the shape, a FloatBuffer is not
+ * direct, not in native order or (y) read-only, a FloatPointer reaches past its allocation, an
+ * input's shape or GPU is wrong, y aliases or overlaps an input it may not be, the input count is
+ * wrong, or device memory reaches an operator built for the CPU. Nothing was written;</li>
+ * <li>CLOSED: the operator, a {@link DeviceTensor} or the {@link CudaStream} was closed;</li>
+ * <li>CANCELLED: a long CPU call's thread was interrupted (y is incomplete);</li>
+ * <li>OUT_OF_MEMORY: a CPU workspace would exceed {@link SpatialAct#cpuWorkspaceLimit()}, or an
+ * allocation failed;</li>
+ * <li>BACKEND_UNAVAILABLE: device memory or the CUDA backend without a usable GPU;</li>
+ * <li>CUDA: a CUDA call failed (a kernel's failure may surface later, on the stream).</li>
+ * </ul>
  */
 public abstract class NativeOperator implements AutoCloseable {
     static final Cleaner CLEANER = Cleaner.create();
@@ -83,16 +97,17 @@ public abstract class NativeOperator implements AutoCloseable {
         return bias == null ? null : bias.clone();
     }
 
-    /** The operator's name, e.g. "FReLU(k=3)". */
+    /** {@return the operator's name with its parameters, e.g. "FReLU(k=3, C=64)"} */
     public String name() {
         return name;
     }
 
-    /** The backend this operator was built for (AUTO: each call runs where its data lives). */
+    /** {@return the backend this operator was built for (AUTO: each call runs where its data lives)} */
     public Backend backend() {
         return backend;
     }
 
+    /** {@return true once {@link #close()} has been called (a running call may still be finishing)} */
     public boolean isClosed() {
         return guard.isClosed();
     }
@@ -111,8 +126,11 @@ public abstract class NativeOperator implements AutoCloseable {
     }
 
     /**
-     * As {@link #close()}, waiting at most {@code timeoutMillis}; returns true if no call is
-     * running any more (false: timed out or interrupted, the running call frees the parameters).
+     * As {@link #close()}, waiting at most {@code timeoutMillis}.
+     *
+     * @param timeoutMillis the longest wait in milliseconds; 0 or less: do not wait
+     * @return true if no call is running any more and the parameters are freed; false if timed
+     *     out or interrupted (the running call frees the parameters when it ends)
      */
     public boolean close(long timeoutMillis) {
         return guard.close(timeoutMillis);
@@ -155,22 +173,52 @@ public abstract class NativeOperator implements AutoCloseable {
      * y = op(inputs) for any operator, the inputs in the order of its row
      * ({@link OperatorKind#inputNames()}; a guide that the operator does not take is left out).
      * The same checks and paths as the operator's own {@code apply} methods.
+     *
+     * @param shape the shape of y, and of every input but a guide (N x Cg x H x W)
+     * @param y the output, shape.numel() elements
+     * @param inputs the inputs, one or two as the operator takes
+     * @throws SpatialActException as listed in {@link NativeOperator}; INVALID_ARGUMENT also if
+     *     inputs is null or empty
      */
     public final void forward(Shape shape, float[] y, float[]... inputs) {
         run(HostMemory.ARRAY, shape, y, given(inputs), inputs[0], inputs.length > 1 ? inputs[1] : null);
     }
 
-    /** As {@link #forward(Shape, float[], float[]...)} on direct native-order buffers. */
+    /**
+     * As {@link #forward(Shape, float[], float[]...)} on direct native-order buffers, from their
+     * positions (which stay unchanged).
+     *
+     * @param shape the shape of y, and of every input but a guide
+     * @param y the output, at least shape.numel() elements remaining, writable
+     * @param inputs the inputs, one or two as the operator takes
+     * @throws SpatialActException as {@link #forward(Shape, float[], float[]...)}
+     */
     public final void forward(Shape shape, FloatBuffer y, FloatBuffer... inputs) {
         run(HostMemory.BUFFER, shape, y, given(inputs), inputs[0], inputs.length > 1 ? inputs[1] : null);
     }
 
-    /** As {@link #forward(Shape, float[], float[]...)} on JavaCPP host pointers. */
+    /**
+     * As {@link #forward(Shape, float[], float[]...)} on JavaCPP host pointers, from their
+     * positions.
+     *
+     * @param shape the shape of y, and of every input but a guide
+     * @param y the output, shape.numel() floats inside its allocation
+     * @param inputs the inputs, one or two as the operator takes
+     * @throws SpatialActException as {@link #forward(Shape, float[], float[]...)}
+     */
     public final void forward(Shape shape, FloatPointer y, FloatPointer... inputs) {
         run(HostMemory.POINTER, shape, y, given(inputs), inputs[0], inputs.length > 1 ? inputs[1] : null);
     }
 
-    /** As {@link #forward(Shape, float[], float[]...)} on device tensors, on stream (null: default). */
+    /**
+     * As {@link #forward(Shape, float[], float[]...)} on device tensors of one GPU; the shape is
+     * that of the first input. Asynchronous on the stream.
+     *
+     * @param y the output, of the first input's shape
+     * @param stream the stream of that GPU, or null for the default stream
+     * @param inputs the inputs, one or two as the operator takes
+     * @throws SpatialActException as {@link #forward(Shape, float[], float[]...)}
+     */
     public final void forward(DeviceTensor y, CudaStream stream, DeviceTensor... inputs) {
         run(y, stream, given(inputs), inputs[0], inputs.length > 1 ? inputs[1] : null);
     }

@@ -15,15 +15,26 @@ import dev.spatialact.io.FReLUWeights;
  * row here.
  */
 public enum OperatorKind {
+    /** {@link LeakyReLU}; sample: alpha 0.01. */
     LEAKY_RELU("leaky-relu", SpatialActNative.SA_OP_LEAKY_RELU,
             (c, b) -> LeakyReLU.builder().alpha(LeakyReLU.DEFAULT_ALPHA).backend(b).build()),
+    /** ReLU, {@link LeakyReLU} with alpha 0. */
     RELU("relu", SpatialActNative.SA_OP_LEAKY_RELU, (c, b) -> LeakyReLU.builder().alpha(0f).backend(b).build()),
+    /** {@link PReLU}; sample: slopes from 0.25 on channel 0 down to 0.05 on the last. */
     PRELU("prelu", SpatialActNative.SA_OP_LEAKY_RELU, (c, b) -> PReLU.builder().alphas(sampleSlopes(c)).backend(b).build()),
+    /** {@link FReLU}, k x k; sample: k = 3, seeded random weights with a conv bias, eps 1e-5. */
     FRELU("frelu", SpatialActNative.SA_OP_FRELU, (c, b) -> FReLUWeights.random(c, 3, false, 11).build(FReLU.DEFAULT_EPS, b)),
+    /** {@link FReLU}, light (1 x k + k x 1); sample: k = 3, seeded random weights, eps 1e-5. */
     FRELU_LIGHT("frelu-light", SpatialActNative.SA_OP_FRELU,
             (c, b) -> FReLUWeights.random(c, 3, true, 12).build(FReLU.DEFAULT_EPS, b)),
+    /** {@link Star}, two inputs (a, b); sample: y = relu(a) * b. */
     STAR("star", SpatialActNative.SA_OP_STAR, (c, b) -> Star.builder().act(Star.Act.RELU).backend(b).build()),
+    /** {@link TDLReLU}; sample: the default parameters. */
     TD_LRELU("td-lrelu", SpatialActNative.SA_OP_TD_LRELU, (c, b) -> TDLReLU.builder().backend(b).build()),
+    /**
+     * {@link NTDLReLU}, inputs (o, guide); sample: the default parameters, the channel mean as
+     * the guide (so it takes o alone).
+     */
     NTD_LRELU("ntd-lrelu", SpatialActNative.SA_OP_NTD_LRELU, (c, b) -> NTDLReLU.builder().backend(b).build());
 
     private final String cliName;
@@ -36,22 +47,31 @@ public enum OperatorKind {
         this.sample = sample;
     }
 
-    /** The name the command-line tool uses, e.g. "frelu-light". */
+    /** {@return the name the command-line tool uses, e.g. "frelu-light"} */
     public String cliName() {
         return cliName;
     }
 
-    /** The row of the native operator table (SA_OP_* of the C header) this operator runs on. */
+    /** {@return the row of the native operator table (SA_OP_* of the C header) this operator runs on} */
     public int nativeOp() {
         return nativeOp;
     }
 
-    /** The tensor inputs a sample takes, in order, as the native table names them. */
+    /**
+     * The operator's tensor inputs, in order, as the native table names them.
+     *
+     * @return the names (unmodifiable), e.g. ["x"], ["a", "b"], ["o", "guide"]
+     */
     public List<String> inputNames() {
         return List.of(Operands.of(nativeOp).inputs);
     }
 
-    /** The inputs a {@link #sample} takes: all of {@link #inputNames()} but a guide (the sample uses its default). */
+    /**
+     * The inputs a {@link #sample} takes: all of {@link #inputNames()} but a guide (the sample
+     * uses its default, the channel mean).
+     *
+     * @return the number of tensor inputs to pass to the sample's {@code forward}
+     */
     public int sampleInputs() {
         Operands o = Operands.of(nativeOp);
         int n = 0;
@@ -59,7 +79,13 @@ public enum OperatorKind {
         return n;
     }
 
-    /** True if the output may be input i itself (in place). */
+    /**
+     * Whether the output may be the given input itself (in place). Any other overlap of the
+     * output with an input is always rejected.
+     *
+     * @param input the index of the input in {@link #inputNames()}
+     * @return true if y may be that very array, buffer or tensor
+     */
     public boolean mayRunInPlace(int input) {
         return Operands.of(nativeOp).mayAlias(input);
     }
@@ -68,12 +94,25 @@ public enum OperatorKind {
      * A sample instance for tensors of {@code channels} channels: the spec's default parameters,
      * seeded weights (FReLU), slopes from 0.25 down to 0.05 (PReLU), star with relu. The caller
      * closes it.
+     *
+     * @param channels C of the tensors it will take, at least 1 (PReLU and FReLU have per-channel
+     *     parameters; the others take any C)
+     * @param backend the backend to build it for
+     * @return the new operator
+     * @throws SpatialActException as the operator's builder: INVALID_ARGUMENT for channels below
+     *     1 (PReLU, FReLU) or a null backend; BACKEND_UNAVAILABLE if the native library, or the
+     *     CUDA backend asked for, is unavailable
      */
     public NativeOperator sample(int channels, Backend backend) {
         return sample.apply(channels, backend);
     }
 
-    /** The row of an operator name as the CLI spells it, or null. */
+    /**
+     * The row of an operator name as the CLI spells it.
+     *
+     * @param name the name, e.g. "td-lrelu" (exact, case-sensitive); may be null
+     * @return the row, or null if no operator has that name
+     */
     public static OperatorKind ofCliName(String name) {
         for (OperatorKind k : values()) if (k.cliName.equals(name)) return k;
         return null;

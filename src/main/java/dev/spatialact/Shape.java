@@ -25,11 +25,30 @@ public final class Shape {
         this.numel = total;
     }
 
+    /**
+     * The shape N x C x H x W.
+     *
+     * @param n samples, at least 1
+     * @param c channels, at least 1
+     * @param h rows, at least 1
+     * @param w columns, at least 1
+     * @return the shape
+     * @throws SpatialActException INVALID_ARGUMENT if a dimension is below 1, or the element
+     *     count times 16 overflows a long
+     */
     public static Shape of(long n, long c, long h, long w) {
         return new Shape(n, c, h, w);
     }
 
-    /** Parses "NxCxHxW" (e.g. 1x64x256x256). */
+    /**
+     * Parses "NxCxHxW" (e.g. 1x64x256x256): four ASCII decimal numbers separated by x or X,
+     * surrounding whitespace ignored. The inverse of {@link #toString()}.
+     *
+     * @param s the text; may be null (rejected)
+     * @return the shape
+     * @throws SpatialActException INVALID_ARGUMENT if s is null, not of that form, has a
+     *     dimension below 1 or beyond 64 bits, or is too large (as {@link #of})
+     */
     public static Shape parse(String s) {
         // Four ASCII numbers and three x: split() would drop a trailing empty part ("1x2x3x4x"),
         // Long.parseLong would take non-ASCII digits.
@@ -43,18 +62,28 @@ public final class Shape {
         }
     }
 
+    /** {@return N, the number of samples} */
     public long n() { return n; }
+    /** {@return C, the number of channels} */
     public long c() { return c; }
+    /** {@return H, the number of rows} */
     public long h() { return h; }
+    /** {@return W, the number of columns} */
     public long w() { return w; }
 
-    /** Number of elements. */
+    /** {@return the number of elements, N*C*H*W} */
     public long numel() { return numel; }
 
-    /** Elements of one (n, c) plane. */
+    /** {@return the number of elements of one (n, c) plane, H*W} */
     public long planeSize() { return h * w; }
 
-    /** numel() as an int, for float[] and buffers; fails if it does not fit. */
+    /**
+     * The number of elements as an int, for float[] and buffers.
+     *
+     * @return {@link #numel()}
+     * @throws SpatialActException INVALID_ARGUMENT if it exceeds {@code Integer.MAX_VALUE - 8},
+     *     the most a Java array may hold (a FloatPointer takes such a tensor)
+     */
     public int numelInt() {
         if (numel > Integer.MAX_VALUE - 8)
             throw SpatialActException.invalid("shape " + this + " has " + numel + " elements: too many for a Java array or buffer; use a FloatPointer");
@@ -69,6 +98,7 @@ public final class Shape {
         return Long.hashCode(((n * 31 + c) * 31 + h) * 31 + w);
     }
 
+    /** {@return "NxCxHxW", e.g. "1x64x256x256", as {@link #parse} reads it} */
     @Override public String toString() {
         return str(n, c, h, w);
     }

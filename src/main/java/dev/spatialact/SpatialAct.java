@@ -13,18 +13,35 @@ import dev.spatialact.internal.SpatialActNative;
 public final class SpatialAct {
     private SpatialAct() {}
 
-    /** Version of the native library. */
+    /**
+     * The version of the native library.
+     *
+     * @return the version string, e.g. "0.1.0"
+     * @throws SpatialActException BACKEND_UNAVAILABLE if the native library cannot be loaded (as
+     *     every method here that reaches native code)
+     */
     public static String version() {
         NativeLoader.ensureLoaded();
         return SpatialActNative.sa_version().getString();
     }
 
-    /** Instruction set the CPU kernels use: "baseline (SSE2)", "AVX2" or "AVX-512". */
+    /**
+     * The instruction set the CPU kernels use now: the best this CPU supports unless
+     * {@link #setCpuIsa} chose another.
+     *
+     * @return "baseline (SSE2)", "AVX2" or "AVX-512"
+     */
     public static String cpuIsa() {
         NativeLoader.ensureLoaded();
         return isaName(SpatialActNative.sa_cpu_isa());
     }
 
+    /**
+     * The name of an instruction-set code. Pure Java; never throws.
+     *
+     * @param isa 0 (baseline), 1 (AVX2) or 2 (AVX-512)
+     * @return "baseline (SSE2)", "AVX2" or "AVX-512"; "baseline (SSE2)" for any other value
+     */
     public static String isaName(int isa) {
         return switch (isa) {
             case SpatialActNative.SA_ISA_AVX512 -> "AVX-512";
@@ -33,24 +50,43 @@ public final class SpatialAct {
         };
     }
 
-    /** Forces an instruction set (0 baseline, 1 AVX2, 2 AVX-512), e.g. to test every path. */
+    /**
+     * Forces the instruction set of the CPU kernels, library-wide, e.g. to test every path.
+     *
+     * @param isa 0 (baseline SSE2), 1 (AVX2 + FMA) or 2 (AVX-512); one this CPU supports
+     * @throws SpatialActException INVALID_ARGUMENT if this CPU does not support it (or it is out
+     *     of range)
+     */
     public static void setCpuIsa(int isa) {
         NativeLoader.ensureLoaded();
         Native.check(SpatialActNative.sa_cpu_set_isa(isa));
     }
 
+    /**
+     * Whether this CPU supports an instruction set.
+     *
+     * @param isa 0 (baseline), 1 (AVX2) or 2 (AVX-512)
+     * @return true if {@link #setCpuIsa} accepts it; false for a value out of range
+     */
     public static boolean cpuIsaSupported(int isa) {
         NativeLoader.ensureLoaded();
         return SpatialActNative.sa_cpu_isa_supported(isa) != 0;
     }
 
-    /** Threads a CPU call may use, the calling thread included. */
+    /** {@return the threads a CPU call may use, the calling thread included} */
     public static int cpuThreads() {
         NativeLoader.ensureLoaded();
         return SpatialActNative.sa_cpu_threads();
     }
 
-    /** Sets the CPU threads; {@code n <= 0} means all cores. */
+    /**
+     * Sets the threads a CPU call may use, library-wide.
+     *
+     * @param n the threads, the calling thread included; {@code n <= 0} means all cores; at most
+     *     4096
+     * @throws SpatialActException INVALID_ARGUMENT if n is above 4096; OUT_OF_MEMORY if the
+     *     threads cannot be started
+     */
     public static void setCpuThreads(int n) {
         NativeLoader.ensureLoaded();
         Native.check(SpatialActNative.sa_cpu_set_threads(n));
@@ -60,19 +96,32 @@ public final class SpatialAct {
      * The CPU workspace budget in bytes: no workspace buffer larger than this is allocated, and a
      * call that would need one fails with OUT_OF_MEMORY before it allocates anything. Default:
      * half of the physical memory.
+     *
+     * @return the budget in bytes
      */
     public static long cpuWorkspaceLimit() {
         NativeLoader.ensureLoaded();
         return SpatialActNative.sa_cpu_workspace_limit();
     }
 
-    /** Sets the CPU workspace budget in bytes; {@code bytes <= 0} restores the default. */
+    /**
+     * Sets the CPU workspace budget, library-wide (see {@link #cpuWorkspaceLimit()}).
+     *
+     * @param bytes the budget in bytes; {@code bytes <= 0} restores the default
+     */
     public static void setCpuWorkspaceLimit(long bytes) {
         NativeLoader.ensureLoaded();
         Native.check(SpatialActNative.sa_cpu_set_workspace_limit(bytes));
     }
 
-    /** "NAME, sm_XY, N MiB" of a GPU. */
+    /**
+     * Describes a GPU.
+     *
+     * @param device the GPU, from 0 to {@link Backend#cudaDeviceCount()} - 1
+     * @return "NAME, sm_XY, N MiB": its name, compute capability and memory
+     * @throws SpatialActException BACKEND_UNAVAILABLE without a usable GPU; INVALID_ARGUMENT for
+     *     a device that does not exist; CUDA if the driver cannot be queried
+     */
     public static String cudaDeviceName(int device) {
         Backend.CUDA.requireAvailable();
         byte[] buf = new byte[256];
@@ -91,6 +140,14 @@ public final class SpatialAct {
      * other native code such as {@code cudaMallocHost} of the bytedeco CUDA presets). Unchecked:
      * if {@code floats} is more than the memory holds, kernels read and write past it (a JVM
      * crash or a corrupted heap).
+     *
+     * @param memory host memory; its address and position are read now, and it is kept
+     *     reachable by the result
+     * @param floats the number of floats, from that address, the operators may read or write;
+     *     {@code >= 0}
+     * @return a FloatPointer over those floats, accepted by every operator's FloatPointer methods
+     * @throws SpatialActException INVALID_ARGUMENT if memory is null or a NULL pointer, or
+     *     floats is negative
      */
     public static FloatPointer uncheckedPointer(Pointer memory, long floats) {
         if (memory == null || memory.isNull()) throw SpatialActException.invalid("memory is null");
@@ -98,7 +155,15 @@ public final class SpatialAct {
         return new UncheckedPointer(memory, memory.address() + memory.position() * memory.sizeof(), floats);
     }
 
-    /** As {@link #uncheckedPointer(Pointer, long)} on a raw host address. */
+    /**
+     * As {@link #uncheckedPointer(Pointer, long)} on a raw host address; the caller keeps the
+     * memory allocated while the result is used.
+     *
+     * @param address the host address of the first float
+     * @param floats the number of floats from there the operators may read or write; {@code >= 0}
+     * @return a FloatPointer over those floats
+     * @throws SpatialActException INVALID_ARGUMENT if address is 0 or floats is negative
+     */
     public static FloatPointer uncheckedPointer(long address, long floats) {
         if (address == 0) throw SpatialActException.invalid("address is NULL");
         if (floats < 0) throw SpatialActException.invalid("floats = " + floats + " must be >= 0");

@@ -21,12 +21,26 @@ public abstract class UnaryActivation extends NativeOperator {
         super(name, op, backend, params, alphas, weight, bias);
     }
 
-    /** y = f(x); x and y hold shape.numel() elements. */
+    /**
+     * y = f(x) on arrays. y may be x where the operator says so (in place).
+     *
+     * @param x the input, shape.numel() elements
+     * @param y the output, shape.numel() elements
+     * @param shape the shape of x and y
+     * @throws SpatialActException as listed in {@link NativeOperator}
+     */
     public void apply(float[] x, float[] y, Shape shape) {
         run(HostMemory.ARRAY, shape, y, 1, x, null);
     }
 
-    /** Returns a new array y = f(x). */
+    /**
+     * y = f(x) into a new array.
+     *
+     * @param x the input, shape.numel() elements
+     * @param shape the shape of x
+     * @return y, a new array
+     * @throws SpatialActException as listed in {@link NativeOperator}
+     */
     public float[] apply(float[] x, Shape shape) {
         Checks.array(x, operands.inputs[0], Checks.shape(shape));
         float[] y = new float[x.length];
@@ -34,22 +48,53 @@ public abstract class UnaryActivation extends NativeOperator {
         return y;
     }
 
-    /** y = f(x) on direct buffers in native byte order, from their positions (which stay unchanged). */
+    /**
+     * y = f(x) on direct buffers in native byte order, from their positions (which stay
+     * unchanged).
+     *
+     * @param x the input, at least shape.numel() elements remaining
+     * @param y the output, at least shape.numel() elements remaining, writable
+     * @param shape the shape of x and y
+     * @throws SpatialActException as listed in {@link NativeOperator}
+     */
     public void apply(FloatBuffer x, FloatBuffer y, Shape shape) {
         run(HostMemory.BUFFER, shape, y, 1, x, null);
     }
 
-    /** y = f(x) on JavaCPP host pointers, from their positions. */
+    /**
+     * y = f(x) on JavaCPP host pointers, from their positions.
+     *
+     * @param x the input: shape.numel() floats inside the allocation it was made from (or
+     *     vouched for with {@link SpatialAct#uncheckedPointer})
+     * @param y the output, likewise
+     * @param shape the shape of x and y
+     * @throws SpatialActException as listed in {@link NativeOperator}
+     */
     public void apply(FloatPointer x, FloatPointer y, Shape shape) {
         run(HostMemory.POINTER, shape, y, 1, x, null);
     }
 
-    /** y = f(x) on the GPU, on the given stream (null: the default stream). Asynchronous. */
+    /**
+     * y = f(x) on the GPU, on the given stream. Asynchronous: synchronize the stream
+     * ({@link CudaStream#synchronize()}) before reading y on the host; a download after a call on
+     * the default stream waits for it.
+     *
+     * @param x the input; its shape is the call's
+     * @param y the output, of x's shape, on x's GPU
+     * @param stream a stream of that GPU, or null for the default stream
+     * @throws SpatialActException as listed in {@link NativeOperator}
+     */
     public void apply(DeviceTensor x, DeviceTensor y, CudaStream stream) {
         run(y, stream, 1, x, null);
     }
 
-    /** y = f(x) on the GPU on the default stream. Asynchronous. */
+    /**
+     * y = f(x) on the GPU on the default stream. Asynchronous.
+     *
+     * @param x the input; its shape is the call's
+     * @param y the output, of x's shape, on x's GPU
+     * @throws SpatialActException as listed in {@link NativeOperator}
+     */
     public void apply(DeviceTensor x, DeviceTensor y) {
         apply(x, y, null);
     }
@@ -58,12 +103,31 @@ public abstract class UnaryActivation extends NativeOperator {
      * y = f(x) on raw device memory from other CUDA code (for example cudaMalloc'd Pointers and a
      * cudaStream_t of org.bytedeco.cuda): addresses of float32 NCHW tensors on GPU {@code device},
      * and the stream handle (0: the default stream). Asynchronous on that stream.
+     *
+     * @param device the GPU the memory is on
+     * @param x the device address of the input
+     * @param y the device address of the output (may be x where the operator runs in place)
+     * @param shape the shape of x and y; the memory must hold shape.numel() floats (not checked)
+     * @param stream the cudaStream_t of that GPU as an address, or 0 for the default stream
+     * @throws SpatialActException as listed in {@link NativeOperator}; INVALID_ARGUMENT also for
+     *     an address of 0 or a device that does not exist
      */
     public void applyDevice(int device, long x, long y, Shape shape, long stream) {
         runDevice(device, shape, stream, 1, y, x, 0);
     }
 
-    /** As {@link #applyDevice(int, long, long, Shape, long)}, with JavaCPP Pointers (positions in floats). */
+    /**
+     * As {@link #applyDevice(int, long, long, Shape, long)}, with JavaCPP Pointers to device
+     * memory (positions count floats).
+     *
+     * @param device the GPU the memory is on
+     * @param x the input; its address plus 4 bytes per position
+     * @param y the output, likewise
+     * @param shape the shape of x and y; not checked against the memory
+     * @param stream the cudaStream_t as a Pointer, or null for the default stream
+     * @throws SpatialActException as {@link #applyDevice(int, long, long, Shape, long)};
+     *     INVALID_ARGUMENT also if x or y is null
+     */
     public void applyDevice(int device, Pointer x, Pointer y, Shape shape, Pointer stream) {
         applyDevice(device, deviceAddress(x, "x"), deviceAddress(y, "y"), shape, stream == null ? 0 : stream.address());
     }

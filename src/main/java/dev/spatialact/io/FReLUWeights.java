@@ -82,6 +82,21 @@ public final class FReLUWeights {
     /**
      * Parameters of the k x k FReLU. weight is C*k*k (PyTorch's C x 1 x k x k flattened);
      * convBias is C values or null; gamma, beta, runningMean and runningVar are C values each.
+     * The arrays are copied.
+     *
+     * @param channels C, at least 1
+     * @param k the kernel size, odd in [1, 7]
+     * @param weight the depthwise conv weights, C*k*k values
+     * @param convBias the conv bias, C values, or null for none
+     * @param gamma the batch norm's scales, C values
+     * @param beta the batch norm's shifts, C values
+     * @param runningMean the batch norm's running means, C values
+     * @param runningVar the batch norm's running variances, C values
+     * @return the parameters
+     * @throws SpatialActException INVALID_ARGUMENT if channels is below 1, k is not odd in
+     *     [1, 7], C*k*k exceeds a Java array, or an array is null or of the wrong length (the
+     *     values are checked when the operator is built); BACKEND_UNAVAILABLE if the native
+     *     library cannot be loaded (it checks k)
      */
     public static FReLUWeights full(int channels, int k, float[] weight, float[] convBias, float[] gamma, float[] beta,
             float[] runningMean, float[] runningVar) {
@@ -93,7 +108,25 @@ public final class FReLUWeights {
 
     /**
      * Parameters of FReLU-light: weight1xk and weightkx1 are C*k each; the two batch norms C
-     * values per array.
+     * values per array. The arrays are copied.
+     *
+     * @param channels C, at least 1
+     * @param k the kernel size, odd in [1, 7]
+     * @param weight1xk the horizontal 1 x k depthwise weights, C*k values
+     * @param weightkx1 the vertical k x 1 depthwise weights, C*k values
+     * @param gamma1 the scales of the 1 x k branch's batch norm, C values
+     * @param beta1 its shifts, C values
+     * @param runningMean1 its running means, C values
+     * @param runningVar1 its running variances, C values
+     * @param gamma2 the scales of the k x 1 branch's batch norm, C values
+     * @param beta2 its shifts, C values
+     * @param runningMean2 its running means, C values
+     * @param runningVar2 its running variances, C values
+     * @return the parameters
+     * @throws SpatialActException INVALID_ARGUMENT if channels is below 1, k is not odd in
+     *     [1, 7], C*k*k exceeds a Java array, or an array is null or of the wrong length (the
+     *     values are checked when the operator is built); BACKEND_UNAVAILABLE if the native
+     *     library cannot be loaded (it checks k)
      */
     public static FReLUWeights light(int channels, int k, float[] weight1xk, float[] weightkx1, float[] gamma1, float[] beta1,
             float[] runningMean1, float[] runningVar1, float[] gamma2, float[] beta2, float[] runningMean2, float[] runningVar2) {
@@ -109,6 +142,15 @@ public final class FReLUWeights {
      * weights He-initialised for a depthwise fan-in (normal, std sqrt(2 / fan_in)), a small conv
      * bias (full variant), gamma in [0.5, 1.5], beta and running_mean normal with std 0.1,
      * running_var in [0.5, 1.5]. The same seed always gives the same parameters.
+     *
+     * @param channels C, at least 1
+     * @param k the kernel size, odd in [1, 7]
+     * @param light true for FReLU-light, false for the k x k variant
+     * @param seed the random seed
+     * @return the parameters
+     * @throws SpatialActException INVALID_ARGUMENT if channels is below 1, k is not odd in
+     *     [1, 7], or C*k*k exceeds a Java array; BACKEND_UNAVAILABLE if the native library cannot
+     *     be loaded
      */
     public static FReLUWeights random(int channels, int k, boolean light, long seed) {
         checkDims(channels, k);
@@ -144,28 +186,58 @@ public final class FReLUWeights {
 
     // ---- accessors --------------------------------------------------------------------------
 
+    /** {@return C, the number of channels} */
     public int channels() { return channels; }
+    /** {@return the kernel size k} */
     public int kernelSize() { return k; }
+    /** {@return true for FReLU-light, false for the k x k variant} */
     public boolean isLight() { return light; }
-    /** Full: C*k*k; light: the 1 x k weights, C*k. A copy. */
+    /** {@return the conv weights, a copy: full C*k*k; light the 1 x k weights, C*k} */
     public float[] weight() { return weight.clone(); }
-    /** Light: the k x 1 weights (C*k); null for the full variant. A copy. */
+    /** {@return light: the k x 1 weights (C*k), a copy; null for the full variant} */
     public float[] weightVertical() { return weightVertical == null ? null : weightVertical.clone(); }
-    /** The conv bias, or null. A copy. */
+    /** {@return the conv bias (C values), a copy; null if there is none (always for the light variant)} */
     public float[] convBias() { return convBias == null ? null : convBias.clone(); }
-    /** BN (full) or BN1 (light) parameter {@code i} of {@link #BN_PARAMS}: gamma, beta, running_mean, running_var. */
+    /**
+     * A parameter of BN (full) or BN1 (light).
+     *
+     * @param i the index in {@link #BN_PARAMS}: 0 gamma, 1 beta, 2 running_mean, 3 running_var
+     * @return its C values, a copy
+     * @throws ArrayIndexOutOfBoundsException if i is not in [0, 3]
+     */
     public float[] batchNorm(int i) { return bn[i].clone(); }
-    /** BN2 parameter {@code i} (light only; null otherwise). */
+    /**
+     * A parameter of BN2, the k x 1 branch's batch norm (light only).
+     *
+     * @param i the index in {@link #BN_PARAMS}: 0 gamma, 1 beta, 2 running_mean, 3 running_var
+     * @return its C values, a copy; null for the full variant
+     * @throws ArrayIndexOutOfBoundsException if i is not in [0, 3] (light variant)
+     */
     public float[] batchNormVertical(int i) { return bnVertical == null ? null : bnVertical[i].clone(); }
 
     // ---- building the operator --------------------------------------------------------------
 
-    /** The FReLU operator with these parameters, eps 1e-5, on the AUTO backend. */
+    /**
+     * The FReLU operator with these parameters, eps 1e-5, on the AUTO backend.
+     *
+     * @return the operator; the caller closes it
+     * @throws SpatialActException as {@link #build(float, Backend)}
+     */
     public FReLU build() {
         return build(FReLU.DEFAULT_EPS, Backend.AUTO);
     }
 
-    /** The FReLU operator with these parameters: batch norm with this eps, on this backend. */
+    /**
+     * The FReLU operator with these parameters: batch norm with this eps, on this backend.
+     *
+     * @param eps the batch norm's eps, finite and {@code > 0}
+     * @param backend the backend; not null
+     * @return the operator; the caller closes it
+     * @throws SpatialActException as {@link FReLU.Builder#build()}: INVALID_ARGUMENT for a value
+     *     that is not finite, a negative variance, an eps that is not {@code > 0}, a fold that
+     *     overflows, or a null backend; BACKEND_UNAVAILABLE if the library or the CUDA backend
+     *     asked for is unavailable
+     */
     public FReLU build(float eps, Backend backend) {
         FReLU.Builder b = light ? FReLU.lightBuilder(channels) : FReLU.builder(channels);
         b.kernelSize(k).weight(weight).batchNorm(bn[0], bn[1], bn[2], bn[3]).eps(eps).backend(backend);
@@ -176,12 +248,28 @@ public final class FReLUWeights {
 
     // ---- files ------------------------------------------------------------------------------
 
-    /** Loads an FReLU (either variant) from a folder without prefix: eps 1e-5, AUTO backend. */
+    /**
+     * Loads an FReLU (either variant) from a folder without prefix: eps 1e-5, AUTO backend.
+     *
+     * @param dir the folder of {@code .npy} files
+     * @return the operator; the caller closes it
+     * @throws SpatialActException as {@link #read(Path, String)} and {@link #build()}
+     */
     public static FReLU load(Path dir) {
         return read(dir, "").build();
     }
 
-    /** Loads an FReLU (either variant) from files named {@code prefix + NAME + ".npy"} in dir. */
+    /**
+     * Loads an FReLU (either variant) from files named {@code prefix + NAME + ".npy"} in dir.
+     *
+     * @param dir the folder of {@code .npy} files
+     * @param prefix the prefix of the file names, e.g. "act."; "" or null for none
+     * @param eps the batch norm's eps, finite and {@code > 0}
+     * @param backend the backend; not null
+     * @return the operator; the caller closes it
+     * @throws SpatialActException as {@link #read(Path, String)} and
+     *     {@link #build(float, Backend)}
+     */
     public static FReLU load(Path dir, String prefix, float eps, Backend backend) {
         return read(dir, prefix).build(eps, backend);
     }
@@ -189,6 +277,13 @@ public final class FReLUWeights {
     /**
      * Reads the parameters from files {@code dir/prefix + NAME + ".npy"} (prefix may be "" or
      * null); the variant is that of the files present.
+     *
+     * @param dir the folder of {@code .npy} files
+     * @param prefix the prefix of the file names, e.g. "act."; "" or null for none
+     * @return the parameters
+     * @throws SpatialActException INVALID_ARGUMENT if dir is null; IO if dir is not a directory
+     *     or holds neither variant's weight file; FORMAT if it holds both; otherwise as
+     *     {@link #readFull} or {@link #readLight}
      */
     public static FReLUWeights read(Path dir, String prefix) {
         String p = prefix == null ? "" : prefix;
@@ -206,7 +301,16 @@ public final class FReLUWeights {
         return full ? readFull(dir, p) : readLight(dir, p);
     }
 
-    /** Reads the full (k x k) variant; fails if its files are not there. */
+    /**
+     * Reads the full (k x k) variant: conv.weight (C, 1, k, k), optional conv.bias, and bn.*.
+     *
+     * @param dir the folder of {@code .npy} files; not null
+     * @param prefix the prefix of the file names, e.g. "act."; "" or null for none
+     * @return the parameters
+     * @throws SpatialActException IO if a required file is missing or cannot be read; FORMAT if a
+     *     file is not a float32 or float64 .npy file or has the wrong shape (k even included);
+     *     INVALID_ARGUMENT if a value is not finite or a running_var is negative
+     */
     public static FReLUWeights readFull(Path dir, String prefix) {
         String p = prefix == null ? "" : prefix;
         Path wf = file(dir, p, "conv.weight");
@@ -223,7 +327,18 @@ public final class FReLUWeights {
         return new FReLUWeights(c, k, false, w.data(), null, bias, bn, null);
     }
 
-    /** Reads the light variant; fails if its files are not there. */
+    /**
+     * Reads the light variant: conv1.weight (C, 1, 1, k), conv2.weight (C, 1, k, 1), optional
+     * conv1.bias and conv2.bias (folded into the running means), bn1.* and bn2.*.
+     *
+     * @param dir the folder of {@code .npy} files; not null
+     * @param prefix the prefix of the file names, e.g. "act."; "" or null for none
+     * @return the parameters
+     * @throws SpatialActException IO if a required file is missing or cannot be read; FORMAT if a
+     *     file is not a float32 or float64 .npy file or has the wrong shape; INVALID_ARGUMENT if
+     *     a value is not finite, a running_var is negative, or a light variant's conv bias,
+     *     folded into its running_mean, overflows float32
+     */
     public static FReLUWeights readLight(Path dir, String prefix) {
         String p = prefix == null ? "" : prefix;
         Path f1 = file(dir, p, "conv1.weight"), f2 = file(dir, p, "conv2.weight");
@@ -254,12 +369,25 @@ public final class FReLUWeights {
         return m;
     }
 
-    /** Writes the parameters as {@code dir/NAME.npy} (float32), creating dir if needed. */
+    /**
+     * Writes the parameters as {@code dir/NAME.npy} (float32), creating dir if needed.
+     *
+     * @param dir the folder; not null
+     * @throws SpatialActException as {@link #save(Path, String)}
+     */
     public void save(Path dir) {
         save(dir, "");
     }
 
-    /** Writes the parameters as {@code dir/prefix + NAME + ".npy"} (float32), creating dir if needed. */
+    /**
+     * Writes the parameters as {@code dir/prefix + NAME + ".npy"} (float32), creating dir if
+     * needed, with the names {@link #read(Path, String)} reads; each file as {@link Npy#write}
+     * writes it.
+     *
+     * @param dir the folder; not null
+     * @param prefix the prefix of the file names, e.g. "act."; "" or null for none
+     * @throws SpatialActException IO if dir cannot be created or a file cannot be written
+     */
     public void save(Path dir, String prefix) {
         String p = prefix == null ? "" : prefix;
         try {

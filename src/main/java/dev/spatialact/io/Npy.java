@@ -72,54 +72,77 @@ public final class Npy {
             this.data64 = data64;
         }
 
-        /** An array of float32 values (copied) with this shape (copied); the sizes must agree. */
+        /**
+         * An array of float32 values (copied) with this shape (copied); the sizes must agree.
+         *
+         * @param shape the dimensions, each {@code >= 0}; empty for a 0-d array (one value)
+         * @param data the values in C order, as many as the shape has elements
+         * @return the array
+         * @throws SpatialActException INVALID_ARGUMENT if shape or data is null, a dimension is
+         *     negative, the element count overflows, or data has another length
+         */
         public static NpyArray of(long[] shape, float[] data) {
             if (data == null) throw invalid("data is null");
             checkedNumel(shape, data.length);
             return new NpyArray(shape.clone(), data.clone(), null);
         }
 
-        /** The shape (a copy); length 0 for a 0-d array. */
+        /** {@return the shape (a copy); length 0 for a 0-d array} */
         public long[] shape() {
             return shape.clone();
         }
 
-        /** Number of dimensions. */
+        /** {@return the number of dimensions (0 for a 0-d array)} */
         public int ndim() {
             return shape.length;
         }
 
-        /** Extent of dimension i. */
+        /**
+         * The extent of one dimension.
+         *
+         * @param i the dimension, in [0, {@link #ndim()})
+         * @return its extent
+         * @throws ArrayIndexOutOfBoundsException if i is out of range
+         */
         public long dim(int i) {
             return shape[i];
         }
 
-        /** Number of elements (1 for a 0-d array). */
+        /** {@return the number of elements (1 for a 0-d array)} */
         public int size() {
             return data.length;
         }
 
-        /** The data as float32, C order (a copy). */
+        /** {@return the data as float32, C order (a copy)} */
         public float[] data() {
             return data.clone();
         }
 
-        /** A read-only view of the data, without copying. */
+        /** {@return a read-only heap buffer over the data, without copying (position 0)} */
         public FloatBuffer buffer() {
             return FloatBuffer.wrap(data).asReadOnlyBuffer();
         }
 
-        /** Element i of the flattened data. */
+        /**
+         * One element of the flattened data.
+         *
+         * @param i the flat index, in [0, {@link #size()})
+         * @return its float32 value
+         * @throws ArrayIndexOutOfBoundsException if i is out of range
+         */
         public float get(int i) {
             return data[i];
         }
 
-        /** True if the file held float64 data (converted to float32 in {@link #data()}). */
+        /** {@return true if the file held float64 data (converted to float32 in {@link #data()})} */
         public boolean wasFloat64() {
             return data64 != null || f64;
         }
 
-        /** The data as double: the file's exact values for float64 files, widened float32 otherwise. */
+        /**
+         * {@return the data as double (a copy): the file's exact values for float64 files, widened
+         * float32 otherwise}
+         */
         public double[] toDoubleArray() {
             if (data64 != null) return data64.clone();
             double[] d = new double[data.length];
@@ -127,7 +150,7 @@ public final class Npy {
             return d;
         }
 
-        /** The shape as numpy prints it, e.g. "(2, 3)", "(5,)", "()". */
+        /** {@return the shape as numpy prints it, e.g. "(2, 3)", "(5,)", "()"} */
         public String shapeString() {
             return Npy.shapeString(shape);
         }
@@ -140,7 +163,15 @@ public final class Npy {
 
     // ---- reading ----------------------------------------------------------------------------
 
-    /** Reads a float32 or float64 .npy file. */
+    /**
+     * Reads a float32 or float64 .npy file (a regular file, or a FIFO or pipe read as a stream).
+     *
+     * @param file the file
+     * @return its shape and data; a float64 file's doubles are kept too
+     * @throws SpatialActException INVALID_ARGUMENT if file is null; IO if it does not exist or
+     *     cannot be read (the message says why); FORMAT if it is not a .npy file this reader
+     *     accepts (see {@link Npy})
+     */
     public static NpyArray read(Path file) {
         if (file == null) throw invalid("file is null");
         // A FIFO or pipe has no size to seek in: read as a stream (the header, then the data).
@@ -162,6 +193,10 @@ public final class Npy {
      * A .npy file's shape and float32 data, the array owned by the caller (no copy is made or
      * kept): what {@link #readFloats} returns for large tensors. {@code wasFloat64}: the file held
      * float64 values, rounded to float32 as they were read.
+     *
+     * @param shape the dimensions (length 0 for a 0-d array)
+     * @param data the values in C order, the caller's to keep
+     * @param wasFloat64 true if the file held float64 values
      */
     public record Floats(long[] shape, float[] data, boolean wasFloat64) {}
 
@@ -169,6 +204,10 @@ public final class Npy {
      * Reads a .npy file as {@link #read} does, without keeping a copy: the memory used is the
      * float32 data itself (a float64 file is converted chunk by chunk, its doubles never held
      * whole). For tools that run one operator on a large file (the CLI's apply: input + output).
+     *
+     * @param file the file
+     * @return its shape and float32 data
+     * @throws SpatialActException as {@link #read(Path)}
      */
     public static Floats readFloats(Path file) {
         if (file == null) throw invalid("file is null");
@@ -340,7 +379,16 @@ public final class Npy {
 
     // ---- writing ----------------------------------------------------------------------------
 
-    /** Writes float32 data of this shape (C order) as a .npy file (numpy.save's layout). */
+    /**
+     * Writes float32 data of this shape (C order) as a .npy file (numpy.save's layout), as
+     * described in {@link Npy} and {@code FileIo}: a regular file is replaced atomically.
+     *
+     * @param file the file to write; a symbolic link writes its target
+     * @param shape the dimensions, each {@code >= 0}; empty for a 0-d array
+     * @param data the values in C order, as many as the shape has elements
+     * @throws SpatialActException INVALID_ARGUMENT if an argument is null, a dimension is
+     *     negative, or data has another length; IO if the file cannot be written
+     */
     public static void write(Path file, long[] shape, float[] data) {
         if (data == null) throw invalid("data is null");
         checkedNumel(shape, data.length);
@@ -356,13 +404,29 @@ public final class Npy {
         });
     }
 
-    /** Writes the array as float32. */
+    /**
+     * Writes the array as float32, as {@link #write(Path, long[], float[])}.
+     *
+     * @param file the file to write
+     * @param a the array
+     * @throws SpatialActException INVALID_ARGUMENT if an argument is null; IO if the file cannot
+     *     be written
+     */
     public static void write(Path file, NpyArray a) {
         if (a == null) throw invalid("array is null");
         write(file, a.shape, a.data);
     }
 
-    /** Writes float64 data of this shape (C order) as a .npy file. */
+    /**
+     * Writes float64 data of this shape (C order) as a .npy file, as
+     * {@link #write(Path, long[], float[])} writes float32.
+     *
+     * @param file the file to write
+     * @param shape the dimensions, each {@code >= 0}; empty for a 0-d array
+     * @param data the values in C order, as many as the shape has elements
+     * @throws SpatialActException INVALID_ARGUMENT if an argument is null, a dimension is
+     *     negative, or data has another length; IO if the file cannot be written
+     */
     public static void writeFloat64(Path file, long[] shape, double[] data) {
         if (data == null) throw invalid("data is null");
         checkedNumel(shape, data.length);
@@ -438,7 +502,12 @@ public final class Npy {
         throw invalid("shape " + shapeString(shape) + " makes a header too long even for .npy version 2.0");
     }
 
-    /** The shape as Python's repr of a tuple: "()", "(5,)", "(2, 3)". */
+    /**
+     * The shape as Python's repr of a tuple: "()", "(5,)", "(2, 3)".
+     *
+     * @param shape the dimensions; not null
+     * @return the text
+     */
     public static String shapeString(long[] shape) {
         if (shape.length == 1) return "(" + shape[0] + ",)";
         StringBuilder sb = new StringBuilder("(");
