@@ -14,6 +14,13 @@ mvn -B -ntp -q -f platform/pom.xml install
 echo "== cli: mvn test (the command-line tool and demo, against the installed library)"
 mvn -B -ntp -f cli/pom.xml test
 
+if command -v aarch64-linux-gnu-g++ >/dev/null && command -v qemu-aarch64 >/dev/null; then
+    echo "== scripts/arm64.sh (linux-arm64: cross build, native tests under qemu, the platform jar)"
+    scripts/arm64.sh -i
+else
+    echo "== linux-arm64 skipped: no aarch64-linux-gnu-g++ / qemu-aarch64 (.ci/run installs them)"
+fi
+
 echo "== scripts/consumers.sh (the examples as users' projects, from a fresh local Maven repository)"
 scripts/consumers.sh
 

@@ -39,11 +39,15 @@ std::atomic<int64_t> g_workspace_limit{default_workspace_limit()};
 }  // namespace
 
 const KernelTable& kt() {
+#if defined(__x86_64__) || defined(__i386__)
     switch (g_isa.load(std::memory_order_relaxed)) {
         case SA_ISA_AVX512: return kernels_avx512;
         case SA_ISA_AVX2: return kernels_avx2;
         default: return kernels_baseline;
     }
+#else
+    return kernels_baseline;  // arm64: the one table, NEON (CMakeLists.txt builds no x86 sets)
+#endif
 }
 
 // ---- cooperative cancel (sa_cpu_forward_cancellable) --------------------------------------

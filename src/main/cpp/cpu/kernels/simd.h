@@ -1,11 +1,16 @@
 // A minimal vector type for the hand-vectorised CPU kernels, chosen by the instruction set the
 // including translation unit is compiled for (the kernel files are compiled once per ISA):
 // AVX-512 (16 lanes, FMA), AVX2 (8 lanes, FMA) or SSE2 (4 lanes; fmadd is a multiply and an
-// add, as the compiler does for plain C++ there). Only what the kernels need.
+// add, as the compiler does for plain C++ there); on arm64 NEON (4 lanes, fused fmadd: the
+// summation order and rounding of the x86 FMA builds, lane for lane). Only what the kernels need.
 #ifndef SA_CPU_SIMD_H
 #define SA_CPU_SIMD_H
 
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#else
 #include <immintrin.h>
+#endif
 
 #include "isa.h"
 
@@ -43,6 +48,21 @@ inline V add(V a, V b) { return {_mm256_add_ps(a.v, b.v)}; }
 inline V max_nan(V x, V t) {
     return {_mm256_blendv_ps(_mm256_max_ps(x.v, t.v), x.v, _mm256_cmp_ps(x.v, x.v, _CMP_UNORD_Q))};
 }
+#elif defined(__aarch64__)
+constexpr int kLanes = 4;
+struct V {
+    float32x4_t v;
+};
+inline V load(const float* p) { return {vld1q_f32(p)}; }
+inline void store(float* p, V a) { vst1q_f32(p, a.v); }
+inline V set1(float f) { return {vdupq_n_f32(f)}; }
+inline V fmadd(V a, V b, V c) { return {vfmaq_f32(c.v, a.v, b.v)}; }  // c + a * b, one rounding
+inline V add(V a, V b) { return {vaddq_f32(a.v, b.v)}; }
+// (x > t || x is NaN) ? x : t: x != x only for NaN, so "not (x == x)" selects the NaN lanes.
+inline V max_nan(V x, V t) {
+    const uint32x4_t keep = vorrq_u32(vcgtq_f32(x.v, t.v), vmvnq_u32(vceqq_f32(x.v, x.v)));
+    return {vbslq_f32(keep, x.v, t.v)};
+}
 #else
 constexpr int kLanes = 4;
 struct V {
@@ -64,7 +84,11 @@ inline V max_nan(V x, V t) {
 // into one per use: K times the load traffic of a stencil).
 inline V load_reg(const float* p) {
     V a = load(p);
-    __asm__("" : "+x"(a.v));
+#if defined(__aarch64__)
+    __asm__("" : "+w"(a.v));  // a NEON register
+#else
+    __asm__("" : "+x"(a.v));  // an SSE/AVX register
+#endif
     return a;
 }
 
