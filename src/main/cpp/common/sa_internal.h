@@ -57,6 +57,13 @@ int td_radius(const sa_params* p);
 
 }  // namespace sa
 
+/* Test and benchmark hook, not part of the API: with on = 1 the CPU TD-LReLU hard form runs
+ * the direct kernels (all T iterations over every pixel, td_tile/td_wave_body) instead of the
+ * delta scheme (td_sparse_body), on = 0 restores the default, on < 0 only queries. Returns the
+ * previous setting. The two are bit-identical by construction (docs/DESIGN.md, "TD-LReLU on
+ * the CPU"); test_td checks it and bench_td times both in one process. Process-wide. */
+extern "C" SA_API int sa_internal_cpu_td_direct(int on);
+
 /* An entry point of spatialact.h that a backend does not implement yet, in one line: the
  * name, then the parameter types; it fails with SA_ERR_NOT_IMPLEMENTED and a message that
  * names it (every such entry is a gradient so far). Used inside the extern "C" block. */

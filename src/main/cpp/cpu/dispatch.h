@@ -98,6 +98,9 @@ struct KernelTable {
     void (*frelu)(const FreluTask& t);
     // kernels/td_lrelu_isa.cpp: the tile kernel for (soft, wavefront or whole-tile buffer, r)
     TdTileFn (*td_tile)(bool soft, bool wave, int r);
+    // the hard-form tile kernel of the delta scheme (only what can change is recomputed;
+    // bit-identical to td_tile's hard kernels of the same ISA), for r
+    TdTileFn (*td_sparse)(int r);
     void (*td_soft_point)(const float* o, float* y, int64_t n, const GateParams& gp);
     // kernels/ntd_lrelu_isa.cpp: the iteration kernel for (soft, S), and the stages that
     // build the guide (task: channel x row), the weights of rows [i0, i0 + kNtdWeightRows)
