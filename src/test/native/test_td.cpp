@@ -841,6 +841,73 @@ void test_td_delta_vs_direct() {
     printf("TD delta scheme vs direct kernels: %lld runs compared bit for bit\n", (long long)compared);
 }
 
+// ---- NTD tiles ----
+// The NTD plan cuts large images into tiles with a T*S halo and the channels into groups; a
+// tiled run must give exactly the bits of the whole-image run (every ISA; the hook of
+// sa_internal.h forces small tiles and groups), and a large plane (tiled by the plan itself)
+// must agree with the float64 reference.
+void test_ntd_tiles() {
+    struct Case {
+        sa_shape s;
+        int S, P, T, knn;
+        float eps;
+        bool guide;
+    };
+    const Case cases[] = {
+        {{1, 3, 50, 61}, 3, 1, 5, 0, 0.0f, false},
+        {{2, 10, 40, 37}, 2, 1, 3, 0, 0.0f, false},
+        {{1, 2, 45, 45}, 3, 2, 4, 16, 0.0f, false},
+        {{1, 9, 33, 70}, 1, 0, 6, 0, 0.1f, false},
+        {{1, 2, 41, 52}, 3, 1, 2, 5, 0.0f, true},
+        {{1, 1, 60, 60}, 7, 3, 2, 0, 0.0f, false},
+    };
+    const int isa0 = sa_cpu_isa();
+    uint64_t seed = 8100;
+    for (const Case& c : cases) {
+        std::vector<float> o = blobby_tensor(c.s, seed++, 0.3);
+        sa_shape gs{c.s.n, 2, c.s.h, c.s.w};
+        std::vector<float> g = blobby_tensor(gs, seed++, 0.1);
+        sa_params p = defaults();
+        p.search = c.S;
+        p.patch = c.P;
+        p.iterations = c.T;
+        p.knn = c.knn;
+        p.eps = c.eps;
+        p.lambda = 0.4f;
+        if (c.guide) p.guide_channels = 2;
+        const float* gp = c.guide ? g.data() : nullptr;
+        for (int isa = SA_ISA_BASELINE; isa <= SA_ISA_AVX512; isa++) {
+            if (!sa_cpu_isa_supported(isa)) continue;
+            sa_cpu_set_isa(isa);
+            std::vector<float> whole(o.size());
+            sa_internal_cpu_ntd_tiles(1 << 20, 1 << 20);
+            int rc = sa_cpu_ntd_lrelu_forward(o.data(), gp, whole.data(), c.s, &p);
+            check(rc == SA_OK, "NTD whole image rc %d (%s)", rc, sa_last_error());
+            for (int64_t tile : {7, 16, 23}) {
+                for (int64_t group : {1, 3, 8}) {
+                    std::vector<float> y(o.size(), 5.0f);
+                    sa_internal_cpu_ntd_tiles(tile, group);
+                    rc = sa_cpu_ntd_lrelu_forward(o.data(), gp, y.data(), c.s, &p);
+                    int64_t diff = 0;
+                    for (size_t i = 0; i < o.size(); i++) diff += memcmp(&y[i], &whole[i], 4) != 0;
+                    check(rc == SA_OK && diff == 0, "NTD %s isa %d tile %lld group %lld: rc %d, %lld elements differ from the "
+                          "whole-image run", describe_ntd(c.s, p).c_str(), isa, (long long)tile, (long long)group, rc,
+                          (long long)diff);
+                }
+            }
+            sa_internal_cpu_ntd_tiles(0, 0);
+        }
+    }
+    sa_cpu_set_isa(isa0);
+    // A plane the plan tiles by itself (49 weights x 4 bytes x 640^2 > the 16 MiB task budget).
+    sa_shape s{1, 1, 640, 640};
+    std::vector<float> o = blobby_tensor(s, 8200, 0.3);
+    sa_params p = defaults();
+    p.lambda = 0.4f;
+    p.iterations = 3;
+    run_ntd_case(s, p, o, nullptr, "planned tiles");
+}
+
 // ---- invalid arguments ----
 void expect_invalid(int rc, const std::vector<float>& y, float fill, const char* param, const char* what) {
     bool untouched = true;
@@ -1087,6 +1154,7 @@ int main() {
     test_boundary_length();
     test_nonfinite();
     test_ntd_against_reference();
+    test_ntd_tiles();
     test_threads_and_isa();
     test_gpu();
     printf("%d passed, %d failed\n", g_pass, g_fail);

@@ -64,6 +64,11 @@ int td_radius(const sa_params* p);
  * the CPU"); test_td checks it and bench_td times both in one process. Process-wide. */
 extern "C" SA_API int sa_internal_cpu_td_direct(int on);
 
+/* Test hook, not part of the API: forces the CPU NTD-LReLU plan to output tiles of tile x tile
+ * pixels and channel groups of group channels (0 = the plan's own choice, the default), so that
+ * tests can compare tiled and whole-image runs bit for bit on small images. Process-wide. */
+extern "C" SA_API void sa_internal_cpu_ntd_tiles(int64_t tile, int64_t group);
+
 /* An entry point of spatialact.h that a backend does not implement yet, in one line: the
  * name, then the parameter types; it fails with SA_ERR_NOT_IMPLEMENTED and a message that
  * names it (every such entry is a gradient so far). Used inside the extern "C" block. */
