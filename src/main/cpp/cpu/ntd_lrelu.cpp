@@ -38,10 +38,11 @@ NtdSizes ntd_sizes(int64_t eh, int64_t ew, int64_t G, int64_t Cg, int S, int P, 
     const bool kn = knn > 0 && knn < K;
     const int64_t re = kNtdWeightRows + 2 * P;
     const int64_t wscr = re * (ew + 2 * P) + re * ew, nscr = ew * (kn ? (int64_t)K + 1 : 1);
+    const int64_t ascr = 8 * (ew + 16) + 64;  // ntd_iter's acc rows, and the vector tail's overrun
     z.ok = mul_ok((size_t)Cg, (size_t)Hg, &z.gpad) && mul_ok(z.gpad, (size_t)Wg, &z.gpad) &&
            mul_ok((size_t)K, (size_t)eh, &z.wt) && mul_ok(z.wt, (size_t)ew, &z.wt) &&
            mul_ok((size_t)G, (size_t)Hv, &z.v) && mul_ok(z.v, (size_t)pvv, &z.v);
-    z.tmp = (size_t)std::max(wscr, nscr);
+    z.tmp = (size_t)std::max(std::max(wscr, nscr), ascr);
     z.gpad = (size_t)round_up((int64_t)z.gpad, 16);
     z.wt = (size_t)round_up((int64_t)z.wt, 16);
     z.ok = z.ok && z.gpad < SIZE_MAX / 8 && z.wt < SIZE_MAX / 8 && z.v < SIZE_MAX / 8;
@@ -108,68 +109,67 @@ void ntd_task(void* ctx, int64_t task) {
         const int64_t lr0 = std::max<int64_t>(0, R0 - grow - a.er0), lr1 = std::min<int64_t>(a.H, R1 + grow - a.er0);
         a.x0 = std::max<int64_t>(0, C0 - grow - a.ec0);
         a.x1 = std::min<int64_t>(a.W, C1 + grow - a.ec0);
-        j.iter(a, lr0, lr1, nullptr);
+        j.iter(a, lr0, lr1, tmp);  // tmp holds the 8 acc rows
         std::swap(a.va, a.vb);
     }
 }
 
-// Tiles and channel groups: the largest of (channels per task G in 64, 32, .. 1; square output
-// tiles of the whole image, 512, 256, .. 16 pixels) whose workspace fits kNtdTaskFloats, taking
-// the first G whose tile is at least 64 pixels (or the whole image); then smaller channel
-// groups, then row blocks, until every thread has two tasks.
+// Tiles and channel groups: of the output tiles TH x TW (each the whole extent or 1024, 512,
+// .. 16) and channel groups G (C, 64, 32, .. 1) whose task workspace fits kNtdTaskFloats, the
+// one with the least estimated time on the threads: per task, the weights of its extended
+// region (about 88 channel-iterations' worth per pixel: scalar-ish box sums and exp, in the
+// baseline build), the guide (C channels read per pixel) and the T iterations of its channels
+// over the shrinking rectangles; tasks spread over the threads in rounds.
 std::atomic<int64_t> g_force_tile{0}, g_force_group{0};  // sa_internal_cpu_ntd_tiles
 
 void ntd_plan(NtdJob& j, int threads) {
     const int64_t IH = j.IH, IW = j.IW, halo = (int64_t)j.T * j.S;
-    auto fits = [&](int64_t th, int64_t tw, int64_t G) {
-        const int64_t eh = std::min(IH, th + 2 * halo), ew = std::min(IW, tw + 2 * halo);
-        return ntd_sizes(eh, ew, G, j.Cg, j.S, j.P, j.knn).total <= kNtdTaskFloats;
-    };
-    int64_t bestG = 1, bestT = 16;
-    bool found = false;
-    for (int64_t G0 : {64, 32, 16, 8, 4, 2, 1}) {
+    const int64_t pad = j.P + j.S;
+    const int64_t cands[] = {0, 1024, 512, 256, 128, 64, 32, 16};  // 0: the whole extent
+    const int64_t groups_c[] = {j.C, 64, 32, 16, 8, 4, 2, 1};
+    double best = -1.0;
+    int64_t bTH = std::min<int64_t>(IH, 16), bTW = std::min<int64_t>(IW, 16), bG = 1;
+    for (int64_t G0 : groups_c) {
         const int64_t G = std::min(j.C, G0);
-        int64_t ts = 0;
-        for (int64_t cand : {std::max(IH, IW), (int64_t)512, (int64_t)256, (int64_t)128, (int64_t)64, (int64_t)32, (int64_t)16}) {
-            if (fits(std::min(IH, cand), std::min(IW, cand), G)) {
-                ts = cand;
-                break;
+        for (int64_t th0 : cands) {
+            const int64_t TH = th0 == 0 ? IH : std::min(IH, th0);
+            if (th0 != 0 && th0 >= IH) continue;
+            for (int64_t tw0 : cands) {
+                const int64_t TW = tw0 == 0 ? IW : std::min(IW, tw0);
+                if (tw0 != 0 && tw0 >= IW) continue;
+                const int64_t eh = std::min(IH, TH + 2 * halo), ew = std::min(IW, TW + 2 * halo);
+                if (ntd_sizes(eh, ew, G, j.Cg, j.S, j.P, j.knn).total > kNtdTaskFloats) continue;
+                const int64_t ngroups = (j.C + G - 1) / G;
+                const int64_t tiles = j.N * ((IH + TH - 1) / TH) * ((IW + TW - 1) / TW);
+                const int64_t tasks = tiles * ngroups;
+                double it = 0.0;
+                for (int t = 1; t <= j.T; t++) {
+                    const int64_t g = (int64_t)(j.T - t) * j.S;
+                    it += (double)std::min(eh, TH + 2 * g) * (double)std::min(ew, TW + 2 * g);
+                }
+                const double per_task = 88.0 * (double)(eh * ew) +
+                                        (j.guide ? 0.0 : (double)j.C * (double)((eh + 2 * pad) * (ew + 2 * pad)) / 4.0) +
+                                        (double)G * it;
+                const double rounds = (double)((tasks + threads - 1) / threads);
+                const double time = rounds * per_task;
+                if (best < 0.0 || time < best) {
+                    best = time;
+                    bTH = TH;
+                    bTW = TW;
+                    bG = G;
+                }
             }
         }
-        if (ts > 0) {
-            bestG = G;
-            bestT = ts;
-            found = true;
-            if (ts >= 64 || ts >= std::max(IH, IW)) break;
-        }
-        if (G == 1) break;
     }
-    if (!found) {
-        bestG = 1;
-        bestT = 16;
-    }
-    j.G = bestG;
-    j.TH = std::min(IH, bestT);
-    j.TW = std::min(IW, bestT);
+    j.TH = bTH;
+    j.TW = bTW;
+    j.G = bG;
     auto count = [&] {
         j.row_tiles = (IH + j.TH - 1) / j.TH;
         j.col_tiles = (IW + j.TW - 1) / j.TW;
         j.groups = (j.C + j.G - 1) / j.G;
         return j.N * j.row_tiles * j.col_tiles * j.groups;
     };
-    const int64_t want = 2 * (int64_t)threads;
-    if (threads > 1 && count() < want) {
-        // Channel groups first (the weights, recomputed per group, cost far less than the
-        // iterations), down to 8 channels, then row blocks of at least max(8, T*S) rows.
-        const int64_t tiles = j.N * j.row_tiles * j.col_tiles;
-        const int64_t groups = (want + tiles - 1) / tiles;
-        j.G = std::max<int64_t>(std::min<int64_t>(8, j.C), std::min(j.G, (j.C + groups - 1) / groups));
-        if (count() < want) {
-            const int64_t per = j.N * j.col_tiles * j.groups;
-            const int64_t blocks = (want + per - 1) / per;
-            j.TH = std::min(j.TH, std::max<int64_t>(std::max<int64_t>(8, halo), (IH + blocks - 1) / blocks));
-        }
-    }
     const int64_t ft = g_force_tile.load(), fg = g_force_group.load();
     if (ft > 0) {
         j.TH = std::min(IH, ft);

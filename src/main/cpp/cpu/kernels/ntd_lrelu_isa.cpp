@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "isa.h"
+#include "simd.h"
 #include "spatialact/spatialact.h"
 #include "td_gate.h"
 
@@ -17,72 +18,80 @@ namespace sa {
 namespace SA_ISA_NS {
 namespace {
 
-// One iteration over rows [i0, i1) and columns [x0, x1) of the tile, for the channels of the
-// task: acc = W v, f = o - lambda acc, the gate. CB channels at a time, so every weight is
-// loaded once per pixel for CB channels; per channel and pixel the taps are summed in raster
-// order of the offsets from 0, as before (the same bits).
-template <int S, bool SOFT, bool FINAL, bool RELU, int CB>
-SA_INLINE void ntd_iter_rows(const NtdArgs& j, int64_t i0, int64_t i1, int64_t cl0) {
+// W v over rows [i0, i1) and columns [x0, x1) of the tile for CB channels of the task (from
+// cl0) into acc (CB rows of W + kLanes floats): every weight vector is loaded once for the CB
+// channels. Per channel and pixel the taps are summed from 0 in raster order of the offsets,
+// one fused multiply-add each on FMA ISAs (the order and rounding of the kernel before tiles).
+template <int S, int CB>
+SA_INLINE void ntd_wv(const NtdArgs& j, int64_t i, int64_t cl0, float* __restrict acc) {
+    using namespace simd;
     constexpr int D = 2 * S + 1;
-    constexpr int K = D * D;
+    const int64_t W = j.W, pvv = j.pvv, vplane = j.Hv * pvv;
+    const int64_t x0 = j.x0, x1 = j.x1;
+    const float* __restrict wrow = j.wt + i * (int64_t)(D * D) * W;
+    const float* vs[CB];
+    for (int cc = 0; cc < CB; cc++) vs[cc] = j.va + (cl0 + cc) * vplane + i * pvv;  // v(i - S, -S)
+    // Whole vectors only: the last one runs past x1 (reading the next weight and v rows, still
+    // inside the task's workspace); its extra lanes land in acc's padding and are never used.
+    const int64_t as = W + kLanes;  // acc row stride
+    for (int64_t x = x0; x < x1; x += kLanes) {
+        V s[CB];
+        for (int cc = 0; cc < CB; cc++) s[cc] = set1(0.0f);
+        for (int dy = 0; dy < D; dy++) {
+            const float* wr = wrow + (int64_t)dy * D * W + x;
+            const int64_t vo = (int64_t)dy * pvv + x;
+#pragma GCC unroll 15
+            for (int dx = 0; dx < D; dx++) {
+                const V w = load(wr + (int64_t)dx * W);
+#pragma GCC unroll 8
+                for (int cc = 0; cc < CB; cc++) s[cc] = fmadd(w, load(vs[cc] + vo + dx), s[cc]);
+            }
+        }
+        for (int cc = 0; cc < CB; cc++) store(acc + cc * as + x, s[cc]);
+    }
+}
+
+// One iteration over rows [i0, i1) and columns [x0, x1) of the tile, for the channels of the
+// task, CB at a time: acc = W v, then f = o - lambda acc and the gate (the new v, or y).
+template <int S, bool SOFT, bool FINAL, bool RELU, int CB>
+SA_INLINE void ntd_iter_rows(const NtdArgs& j, int64_t i0, int64_t i1, int64_t cl0, float* acc) {
     const int64_t W = j.W, pvv = j.pvv, vplane = j.Hv * pvv;
     const int64_t x0 = j.x0, x1 = j.x1;
     const float lambda = j.lambda;
     const GateParams gp = j.gp;
     for (int64_t i = i0; i < i1; i++) {
-        const float* __restrict wrow = j.wt + i * K * W;
-        const float* vs[CB];
-        float* vd[CB];
-        const float* orow[CB];
-        float* yrow[CB];
+        ntd_wv<S, CB>(j, i, cl0, acc);
         for (int cc = 0; cc < CB; cc++) {
             const int64_t cl = cl0 + cc, c = j.c0 + cl;
-            vs[cc] = j.va + cl * vplane + i * pvv;             // v(i - S, -S): padded row i, column 0
-            vd[cc] = j.vb + cl * vplane + (i + S) * pvv + S;   // v(i, 0)
             const int64_t off = ((j.n * j.C + c) * j.IH + j.er0 + i) * j.IW + j.ec0;
-            orow[cc] = j.o + off;
-            yrow[cc] = j.y + off;
-        }
-#pragma omp simd
-        for (int64_t x = x0; x < x1; x++) {
-            float s[CB];
-#pragma GCC unroll 8
-            for (int cc = 0; cc < CB; cc++) s[cc] = 0.0f;
-            for (int dy = 0; dy < D; dy++) {
-#pragma GCC unroll 15
-                for (int dx = 0; dx < D; dx++) {
-                    const float w = wrow[(int64_t)(dy * D + dx) * W + x];
-#pragma GCC unroll 8
-                    for (int cc = 0; cc < CB; cc++) s[cc] += w * vs[cc][(int64_t)dy * pvv + x + dx];
-                }
-            }
-#pragma GCC unroll 8
-            for (int cc = 0; cc < CB; cc++) {
-                const float ov = orow[cc][x];
-                const float f = ov - lambda * s[cc];
-                if (FINAL)
-                    yrow[cc][x] = y_of<SOFT, RELU>(ov, f, gp);
-                else
-                    vd[cc][x] = v_of<SOFT>(f, gp);
+            const float* orow = j.o + off;
+            const float* a = acc + cc * (W + simd::kLanes);
+            if (FINAL) {
+                td_gate_loop<SOFT, true, RELU>(j.y + off, a, orow, lambda, gp, x0, x1);
+            } else {
+                float* vd = j.vb + cl * vplane + (i + S) * pvv + S;  // v(i, 0)
+                td_gate_loop<SOFT, false, false>(vd, a, orow, lambda, gp, x0, x1);
             }
         }
     }
 }
 
 template <int S, bool SOFT, bool FINAL, bool RELU>
-SA_INLINE void ntd_iter_channels(const NtdArgs& j, int64_t i0, int64_t i1) {
+SA_INLINE void ntd_iter_channels(const NtdArgs& j, int64_t i0, int64_t i1, float* acc) {
     const int64_t nc = j.c1 - j.c0;
     int64_t cl = 0;
-    for (; cl + 8 <= nc; cl += 8) ntd_iter_rows<S, SOFT, FINAL, RELU, 8>(j, i0, i1, cl);
-    for (; cl < nc; cl++) ntd_iter_rows<S, SOFT, FINAL, RELU, 1>(j, i0, i1, cl);
+    for (; cl + 8 <= nc; cl += 8) ntd_iter_rows<S, SOFT, FINAL, RELU, 8>(j, i0, i1, cl, acc);
+    for (; cl + 4 <= nc; cl += 4) ntd_iter_rows<S, SOFT, FINAL, RELU, 4>(j, i0, i1, cl, acc);
+    for (; cl < nc; cl++) ntd_iter_rows<S, SOFT, FINAL, RELU, 1>(j, i0, i1, cl, acc);
 }
 
+// acc: 8 x (W + 16) floats (ntd_sizes).
 template <int S, bool SOFT>
-void ntd_iter_fn(const NtdArgs& j, int64_t i0, int64_t i1, float*) {
+void ntd_iter_fn(const NtdArgs& j, int64_t i0, int64_t i1, float* acc) {
     if (j.t == j.T) {
-        with_relu<SOFT>(j.gp, [&](auto relu) { ntd_iter_channels<S, SOFT, true, decltype(relu)::value>(j, i0, i1); });
+        with_relu<SOFT>(j.gp, [&](auto relu) { ntd_iter_channels<S, SOFT, true, decltype(relu)::value>(j, i0, i1, acc); });
     } else {
-        ntd_iter_channels<S, SOFT, false, false>(j, i0, i1);
+        ntd_iter_channels<S, SOFT, false, false>(j, i0, i1, acc);
     }
 }
 
