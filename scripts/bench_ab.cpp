@@ -1,6 +1,7 @@
 // A/B timing of two builds of libspatialact.so in one process (alternating calls, so machine
-// noise hits both alike): LeakyReLU, TD-LReLU hard (B also with its direct kernels when B has
-// sa_internal_cpu_td_direct), TD soft, NTD hard, on the four CPU shapes of the performance
+// noise hits both alike): LeakyReLU, TD-LReLU hard (default, and direct / delta through
+// sa_internal_cpu_td_direct where a build has it; without it all three rows run its default),
+// TD soft, NTD hard, on the four CPU shapes of the performance
 // issue. Each op's throughput ratio to the same library's LeakyReLU on the same shape.
 //   g++ -O2 -std=c++17 -Isrc/main/cpp/include scripts/bench_ab.cpp -ldl -o /tmp/bench_ab
 //   /tmp/bench_ab OLD/libspatialact.so NEW/libspatialact.so [rounds] [data: gauss|uniform|smooth]
@@ -87,9 +88,10 @@ int main(int argc, char** argv) {
         }
         struct Op {
             const char* name;
-            int which;  // 0 leaky, 1 td hard, 2 td hard direct (B only), 3 td soft, 4 ntd hard
+            int which;  // 0 leaky, 1 td hard, 2 td hard direct, 5 td hard delta (B's hook), 3 td soft, 4 ntd hard
         };
         const Op ops[] = {{"leaky_relu", 0}, {"td hard T=5 r=3", 1}, {"td hard T=5 r=3 direct", 2},
+                          {"td hard T=5 r=3 delta", 5},
                           {"td soft T=5 r=3", 3}, {"ntd hard S=3 P=1 T=5", 4}};
         double leaky_ms[2] = {0, 0};
         for (const Op& op : ops) {
@@ -105,7 +107,7 @@ int main(int argc, char** argv) {
                     q.radius = 3;
                     q.sigma = 1.0f;
                     if (op.which == 3) q.eps = 0.1f;
-                    if (b.direct) b.direct(op.which == 2 ? 1 : 0);
+                    if (b.direct) b.direct(op.which == 2 ? 1 : op.which == 5 ? 2 : 0);
                     const double t0 = now_ms();
                     int rc = op.which == 0 ? b.leaky(o.data(), y.data(), s, &q)
                              : op.which == 4 ? b.ntd(o.data(), nullptr, y.data(), s, &q)

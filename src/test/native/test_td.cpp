@@ -770,7 +770,7 @@ void test_threads_and_isa() {
 // ---- the delta scheme against the direct kernels ----
 // The hard form's default CPU kernel (td_sparse_body: only blocks near a flipped gate are
 // recomputed, stop at a fixed point) must give exactly the bits of the direct kernels
-// (sa_internal_cpu_td_direct(1)) of the same ISA, which the CUDA kernel matches bit for bit
+// (sa_internal_cpu_td_direct(1) against (2)) of the same ISA, which the CUDA kernel matches bit for bit
 // against the FMA builds: every ISA, radii at compile time and at run time, tiles with halos,
 // column tiles, one plane split for the threads, alpha 0 (ReLU), NaN and Inf, and T large
 // enough to reach the fixed point.
@@ -823,8 +823,9 @@ void test_td_delta_vs_direct() {
                 std::vector<float> yd(o.size(), -7.0f), ys(o.size(), 7.0f);
                 sa_internal_cpu_td_direct(1);
                 const int rd = sa_cpu_td_lrelu_forward(o.data(), yd.data(), c.s, &p);
-                sa_internal_cpu_td_direct(0);
+                sa_internal_cpu_td_direct(2);
                 const int rs = sa_cpu_td_lrelu_forward(o.data(), ys.data(), c.s, &p);
+                sa_internal_cpu_td_direct(0);
                 int64_t diff = 0;
                 for (size_t i = 0; i < o.size(); i++)
                     diff += memcmp(&yd[i], &ys[i], 4) != 0;

@@ -57,12 +57,14 @@ int td_radius(const sa_params* p);
 
 }  // namespace sa
 
-/* Test and benchmark hook, not part of the API: with on = 1 the CPU TD-LReLU hard form runs
- * the direct kernels (all T iterations over every pixel, td_tile/td_wave_body) instead of the
- * delta scheme (td_sparse_body), on = 0 restores the default, on < 0 only queries. Returns the
- * previous setting. The two are bit-identical by construction (docs/DESIGN.md, "TD-LReLU on
- * the CPU"); test_td checks it and bench_td times both in one process. Process-wide. */
-extern "C" SA_API int sa_internal_cpu_td_direct(int on);
+/* Test and benchmark hook, not part of the API: which kernels the CPU TD-LReLU hard form runs.
+ * mode 1: the direct kernels (all T iterations over every pixel, td_wave_body/td_tile_body);
+ * mode 2: the delta scheme (td_sparse_body: only blocks near a flipped gate, stop at a fixed
+ * point); mode 0 (the default): the delta scheme for planes of at most 64 x 64 or T >= 8, the
+ * direct kernels otherwise; mode < 0 only queries. Returns the previous mode. The two are
+ * bit-identical by construction (docs/DESIGN.md, "TD-LReLU on the CPU"); test_td checks it,
+ * bench_td / bench_ops / scripts/bench_ab.cpp time both in one process. Process-wide. */
+extern "C" SA_API int sa_internal_cpu_td_direct(int mode);
 
 /* Test hook, not part of the API: forces the CPU NTD-LReLU plan to output tiles of tile x tile
  * pixels and channel groups of group channels (0 = the plan's own choice, the default), so that

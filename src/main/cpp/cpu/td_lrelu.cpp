@@ -185,7 +185,7 @@ void td_plan_sparse(TdJob& j, int64_t planes, int threads) {
     j.col_tiles = (W + j.TW - 1) / j.TW;
 }
 
-std::atomic<int> g_td_direct{0};  // sa_internal_cpu_td_direct
+std::atomic<int> g_td_direct{0};  // sa_internal_cpu_td_direct: 0 auto, 1 direct, 2 delta
 
 struct PointJob {
     const float* o;
@@ -242,7 +242,12 @@ int sa_cpu_td_lrelu_forward(const float* o, float* y, sa_shape shape, const sa_p
     const bool soft = p->eps > 0.0f;
     const int threads = n < kParallelMin ? 1 : pool_threads();
     const int64_t planes = shape.n * shape.c;
-    j.sparse = !soft && g_td_direct.load(std::memory_order_relaxed) == 0;
+    // Hard form: the delta scheme where it measured faster than the direct wavefront (small
+    // planes, where per-row work is little and the fixed point comes early, and many
+    // iterations, where the later ones are nearly empty); else the direct kernels. They give
+    // the same bits, so this is a choice of speed only (docs/PERFORMANCE.md).
+    const int mode = g_td_direct.load(std::memory_order_relaxed);
+    j.sparse = !soft && (mode == 2 || (mode == 0 && (shape.h * shape.w <= 64 * 64 || p->iterations >= 8)));
     if (j.sparse) {
         td_plan_sparse(j, planes, threads);
         j.wave = false;
@@ -257,9 +262,9 @@ int sa_cpu_td_lrelu_forward(const float* o, float* y, sa_shape shape, const sa_p
     return SA_OK;
 }
 
-int sa_internal_cpu_td_direct(int on) {
-    if (on < 0) return g_td_direct.load();
-    return g_td_direct.exchange(on ? 1 : 0);
+int sa_internal_cpu_td_direct(int mode) {
+    if (mode < 0) return g_td_direct.load();
+    return g_td_direct.exchange(mode == 1 || mode == 2 ? mode : 0);
 }
 
 SA_NOT_IMPLEMENTED_ENTRY(sa_cpu_td_lrelu_backward, const float*, const float*, float*, sa_shape, const sa_params*)

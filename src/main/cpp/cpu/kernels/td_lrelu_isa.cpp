@@ -258,6 +258,7 @@ SA_INLINE void td_wave_body(const TdTile& a, float* ws) {
 // are compared with the old ones (the flips of the iteration) and copied. y is written at the
 // end from V: o * 1 or o * alpha (ReLU: o or +0, NaN kept), exactly as y_of writes it.
 constexpr int kSpBlock = 16;
+constexpr int kSpGap = 3;  // gaps of fewer blocks between two runs are computed with them
   // columns per block of the flip masks
 
 SA_INLINE void mask_dilate(uint64_t* m, int nw, int steps) {
@@ -443,9 +444,10 @@ SA_INLINE void td_sparse_body(const TdTile& a, float* ws) {
         const int b_lo = (int)(lc0 / kSpBlock), b_hi = (int)((lc1 + kSpBlock - 1) / kSpBlock);  // [b_lo, b_hi)
         bool any_flip = false;
         memset(nflip, 0, sizeof(uint64_t) * (size_t)(eh * nw));
-        if (t == 1) init_to(lr0 + r + 1);
+        // Rows of o in blocks of 16: long streams for the prefetchers.
+        if (t == 1) init_to(lr0 + r + 1 + 16);
         for (int64_t i = lr0; i < lr1; i++) {
-            if (t == 1) init_to(i + r + 1);
+            if (t == 1 && inited < i + r + 1) init_to(i + r + 1 + 16);
             if (i - r - 1 >= lr0) retire(i - r - 1, lc0, lc1, any_flip);
             // Blocks of row i to compute: active ones (iteration 1), or active ones within r
             // of a flip of the previous iteration, inside the columns of this iteration.
@@ -477,15 +479,29 @@ SA_INLINE void td_sparse_body(const TdTile& a, float* ws) {
             for (int k = 0; k <= 2 * r; k++) rows[k] = vrow(i - r + k) - r;  // padded column 0
             float* out = ring + (i % (r + 1)) * pv;
             const float* o = orow(i);
-            // Runs of consecutive blocks: one vertical and one horizontal pass each.
+            // Runs of blocks, one vertical and one horizontal pass each; gaps of up to
+            // kSpGap blocks are computed too (a run costs about that much to set up, and
+            // recomputing a block that cannot change gives its old values, bit for bit).
+            // The ring slot's mask says what was computed, so retire copies exactly that.
+            auto bit = [&](int q) { return (int)((need[q >> 6] >> (q & 63)) & 1); };
             int b = b_lo;
             while (b < b_hi) {
-                if (!((need[b >> 6] >> (b & 63)) & 1)) {
+                if (!bit(b)) {
                     b++;
                     continue;
                 }
                 int e = b + 1;
-                while (e < b_hi && ((need[e >> 6] >> (e & 63)) & 1)) e++;
+                for (;;) {
+                    while (e < b_hi && bit(e)) e++;
+                    int gq = e;
+                    while (gq < b_hi && gq - e < kSpGap && !bit(gq)) gq++;
+                    if (gq < b_hi && gq - e < kSpGap && bit(gq)) {
+                        for (int q = e; q < gq; q++) rm[q >> 6] |= uint64_t(1) << (q & 63);
+                        e = gq;
+                    } else {
+                        break;
+                    }
+                }
                 const int64_t j0 = std::max<int64_t>(lc0, (int64_t)b * kSpBlock);
                 const int64_t j1 = std::min<int64_t>(lc1, (int64_t)e * kSpBlock);
                 td_vpass<R>(tmp, rows, g, r, j0, j1 + 2 * r);
