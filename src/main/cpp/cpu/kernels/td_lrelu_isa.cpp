@@ -258,7 +258,7 @@ SA_INLINE void td_wave_body(const TdTile& a, float* ws) {
 // are compared with the old ones (the flips of the iteration) and copied. y is written at the
 // end from V: o * 1 or o * alpha (ReLU: o or +0, NaN kept), exactly as y_of writes it.
 constexpr int kSpBlock = 16;
-constexpr int kSpGap = 3;  // gaps of fewer blocks between two runs are computed with them
+constexpr int kSpGap = 8;  // gaps of fewer blocks between two runs are computed with them
   // columns per block of the flip masks
 
 SA_INLINE void mask_dilate(uint64_t* m, int nw, int steps) {
@@ -409,28 +409,30 @@ SA_INLINE void td_sparse_body(const TdTile& a, float* ws) {
         const float* src = ring + (int64_t)slot * pv;
         float* dst = vrow(i);
         uint64_t* nf = nflip + i * nw;
+        uint64_t anyf = 0;
         for (int w = 0; w < nw; w++) {
-            uint64_t bits = rm[w];
+            uint64_t bits = rm[w], nfw = 0;
             while (bits) {
-                const int b = w * 64 + __builtin_ctzll(bits);
+                const int bb = __builtin_ctzll(bits);
                 bits &= bits - 1;
-                const int64_t j0 = std::max<int64_t>(lc0, (int64_t)b * kSpBlock);
-                const int64_t j1 = std::min<int64_t>(lc1, (int64_t)b * kSpBlock + kSpBlock);
-                bool diff = false;
-                if (j1 - j0 == kSpBlock) {
+                const int64_t j0 = (int64_t)(w * 64 + bb) * kSpBlock;
+                uint64_t diff;
+                if (j0 >= lc0 && j0 + kSpBlock <= lc1) {
                     diff = diff_copy16(src + j0, dst + j0);
                 } else {
-                    for (int64_t j = j0; j < j1; j++) {
+                    diff = 0;
+                    const int64_t a0 = std::max<int64_t>(lc0, j0), a1 = std::min<int64_t>(lc1, j0 + kSpBlock);
+                    for (int64_t j = a0; j < a1; j++) {
                         diff |= src[j] != dst[j];
                         dst[j] = src[j];
                     }
                 }
-                if (diff) {
-                    nf[w] |= uint64_t(1) << (b & 63);
-                    any_flip = true;
-                }
+                nfw |= diff << bb;  // in registers: no store per flipped block
             }
+            nf[w] |= nfw;
+            anyf |= nfw;
         }
+        if (anyf) any_flip = true;
         if (final_it) write_y(i);  // iteration T covers exactly the output rows
     };
 
