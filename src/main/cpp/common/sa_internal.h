@@ -60,7 +60,7 @@ int td_radius(const sa_params* p);
 /* Test and benchmark hook, not part of the API: which kernels the CPU TD-LReLU hard form runs.
  * mode 1: the direct kernels (all T iterations over every pixel, td_wave_body/td_tile_body);
  * mode 2: the delta scheme (td_sparse_body: only blocks near a flipped gate, stop at a fixed
- * point); mode 0 (the default): the delta scheme for planes of at most 64 x 64 or T >= 8, the
+ * point); mode 0 (the default): the delta scheme for planes of at most 32 x 32 or T >= 8, the
  * direct kernels otherwise; mode < 0 only queries. Returns the previous mode. The two are
  * bit-identical by construction (docs/DESIGN.md, "TD-LReLU on the CPU"); test_td checks it,
  * bench_td / bench_ops / scripts/bench_ab.cpp time both in one process. Process-wide. */

@@ -247,7 +247,7 @@ int sa_cpu_td_lrelu_forward(const float* o, float* y, sa_shape shape, const sa_p
     // iterations, where the later ones are nearly empty); else the direct kernels. They give
     // the same bits, so this is a choice of speed only (docs/PERFORMANCE.md).
     const int mode = g_td_direct.load(std::memory_order_relaxed);
-    j.sparse = !soft && (mode == 2 || (mode == 0 && (shape.h * shape.w <= 64 * 64 || p->iterations >= 8)));
+    j.sparse = !soft && (mode == 2 || (mode == 0 && (shape.h * shape.w <= 32 * 32 || p->iterations >= 8)));
     if (j.sparse) {
         td_plan_sparse(j, planes, threads);
         j.wave = false;
