@@ -2,8 +2,10 @@
 //
 // CPU: every operator against LeakyReLU on 1x64x256x256, 8x32x128x128, 1x256x64x64 and
 // 1x8x32x32: median wall time of many runs, GB/s from the bytes the operator must move (read
-// every input once, write the output once; FReLU's weights are negligible), and the time as
-// a multiple of LeakyReLU's on the same shape.
+// every input once, write the output once; FReLU's weights are negligible), the throughput
+// relative to LeakyReLU on the same shape in the same process ("vs leaky" = t_leaky / t, the
+// ratio the bars of the performance issue use) and the time as a multiple of LeakyReLU's.
+// TD-LReLU (hard: direct kernels and delta scheme; soft) and NTD-LReLU rows are CPU only.
 //
 // GPU (when there is one): the CUDA kernels on 1x64x512x512 and 8x64x256x256 (inputs larger
 // than the H100's 50 MB L2; L2 is also flushed before every run), each validated against the
@@ -25,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "common/sa_internal.h"
 #include "sa_test_util.h"
 
 #ifdef SA_HAVE_CUDA
@@ -160,6 +163,39 @@ std::vector<OpDef> op_defs() {
     return ops;
 }
 
+// CPU only: TD-LReLU (hard: the direct kernels, the delta scheme, through the hook of
+// sa_internal.h, and the default choice; soft) and NTD-LReLU at the points of the bars (T = 5, r = 3, sigma = 1,
+// lambda = 0.3; S = 3, P = 1).
+std::vector<OpDef> td_defs() {
+    std::vector<OpDef> ops;
+    auto td = [](int direct, float eps) {
+        return [=](const OpPtrs& p, sa_shape s, bool, void*) {
+            sa_params q;
+            sa_params_init(&q);
+            q.iterations = 5;
+            q.radius = 3;
+            q.sigma = 1.0f;
+            q.lambda = 0.3f;
+            q.eps = eps;
+            sa_internal_cpu_td_direct(direct);
+            const int rc = sa_cpu_td_lrelu_forward(p.x, p.y, s, &q);
+            sa_internal_cpu_td_direct(0);
+            return rc;
+        };
+    };
+    ops.push_back({"td_lrelu hard T=5 r=3 (direct)", 8, td(1, 0.0f)});
+    ops.push_back({"td_lrelu hard T=5 r=3 (delta)", 8, td(2, 0.0f)});
+    ops.push_back({"td_lrelu hard T=5 r=3", 8, td(0, 0.0f)});
+    ops.push_back({"td_lrelu soft T=5 r=3", 8, td(0, 0.1f)});
+    ops.push_back({"ntd_lrelu hard S=3 P=1 T=5", 8, [](const OpPtrs& p, sa_shape s, bool, void*) {
+                       sa_params q;
+                       sa_params_init(&q);
+                       q.lambda = 0.3f;
+                       return sa_cpu_ntd_lrelu_forward(p.x, nullptr, p.y, s, &q);
+                   }});
+    return ops;
+}
+
 void print_header(const char* last) {
     printf("%-16s %-34s %12s %10s %12s %12s\n", "shape", "operator", "median us", "GB/s", last, "t/LeakyReLU");
 }
@@ -168,9 +204,10 @@ void print_header(const char* last) {
 
 int bench_cpu() {
     printf("\n== CPU: %s kernels, %d threads ==\n", isa_name(sa_cpu_isa()), sa_cpu_threads());
-    print_header("");
+    print_header("vs leaky");
     const std::vector<sa_shape> shapes = {{1, 64, 256, 256}, {8, 32, 128, 128}, {1, 256, 64, 64}, {1, 8, 32, 32}};
-    const std::vector<OpDef> ops = op_defs();
+    std::vector<OpDef> ops = op_defs();
+    for (OpDef& d : td_defs()) ops.push_back(d);
     int failures = 0;
     for (sa_shape s : shapes) {
         HostData d(s);
@@ -198,8 +235,8 @@ int bench_cpu() {
             }
             const double t = median(ts);
             if (leaky_t == 0.0) leaky_t = t;
-            printf("%-16s %-34s %12.1f %10.2f %12s %12.2f\n", shape_str(s).c_str(), op.name.c_str(), t * 1e6,
-                   op.bytes_per_elem * (double)d.n / t / 1e9, "", t / leaky_t);
+            printf("%-16s %-34s %12.1f %10.2f %12.3f %12.2f\n", shape_str(s).c_str(), op.name.c_str(), t * 1e6,
+                   op.bytes_per_elem * (double)d.n / t / 1e9, leaky_t / t, t / leaky_t);
         }
     }
     return failures;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/sa_internal.h"
 #include "spatialact/spatialact.h"
 
 namespace {
@@ -766,6 +767,148 @@ void test_threads_and_isa() {
     }
 }
 
+// ---- the delta scheme against the direct kernels ----
+// The hard form's default CPU kernel (td_sparse_body: only blocks near a flipped gate are
+// recomputed, stop at a fixed point) must give exactly the bits of the direct kernels
+// (sa_internal_cpu_td_direct(1) against (2)) of the same ISA, which the CUDA kernel matches bit for bit
+// against the FMA builds: every ISA, radii at compile time and at run time, tiles with halos,
+// column tiles, one plane split for the threads, alpha 0 (ReLU), NaN and Inf, and T large
+// enough to reach the fixed point.
+void test_td_delta_vs_direct() {
+    struct Case {
+        sa_shape s;
+        float sigma, lambda, alpha;
+        int radius, T;
+        int data;  // 0 blobby, 1 normal noise, 2 blobby with NaN/Inf
+    };
+    const Case cases[] = {
+        {{1, 3, 37, 45}, 1.0f, 0.3f, 0.01f, 0, 5, 0},
+        {{2, 2, 64, 64}, 1.0f, 0.3f, 0.01f, 3, 5, 1},
+        {{1, 4, 33, 70}, 0.7f, 0.5f, 0.0f, 1, 7, 0},
+        {{1, 2, 50, 50}, 1.0f, 0.2f, 0.2f, 2, 3, 2},
+        {{1, 1, 420, 420}, 1.0f, 0.4f, 0.01f, 0, 5, 0},   // row tiles
+        {{1, 1, 150, 1300}, 1.0f, 0.4f, 0.01f, 0, 3, 0},  // column tiles
+        {{1, 1, 150, 1300}, 20.0f, 3.0f, 0.01f, 3, 4, 0}, // flat kernel, every pixel active
+        {{1, 1, 200, 200}, 1.0f, 0.4f, 0.0f, 0, 30, 0},   // rows split for the threads, fixed point
+        {{1, 2, 40, 60}, 2.5f, 0.5f, 0.01f, 8, 100, 0},
+        {{1, 2, 60, 90}, 4.0f, 0.6f, 0.01f, 12, 4, 0},    // runtime radius
+        {{1, 1, 45, 150}, 7.0f, 0.6f, 0.05f, 21, 3, 1},   // runtime radius > one block
+        {{1, 8, 32, 32}, 1.0f, 0.3f, 0.01f, 3, 5, 1},
+        {{3, 1, 5, 5}, 1.0f, 0.5f, 0.01f, 0, 5, 1},
+        {{1, 1, 1, 300}, 1.0f, 0.5f, 0.01f, 0, 5, 1},
+        {{1, 1, 300, 1}, 1.0f, 0.5f, 0.01f, 0, 5, 1},
+    };
+    const int isa0 = sa_cpu_isa();
+    uint64_t seed = 7000;
+    int64_t compared = 0;
+    for (const Case& c : cases) {
+        std::vector<float> o = c.data == 1 ? random_tensor(c.s, seed++, 0.4) : blobby_tensor(c.s, seed++, 0.3);
+        if (c.data == 2) {
+            o[3] = NAN;
+            o[o.size() / 2] = INFINITY;
+            o[o.size() / 3] = -INFINITY;
+            o[o.size() - 5] = NAN;
+        }
+        sa_params p = defaults();
+        p.sigma = c.sigma;
+        p.lambda = c.lambda;
+        p.alpha = c.alpha;
+        p.radius = c.radius;
+        p.iterations = c.T;
+        for (int isa = SA_ISA_BASELINE; isa <= SA_ISA_AVX512; isa++) {
+            if (!sa_cpu_isa_supported(isa)) continue;
+            sa_cpu_set_isa(isa);
+            for (int threads : {1, 0}) {
+                sa_cpu_set_threads(threads);
+                std::vector<float> yd(o.size(), -7.0f), ys(o.size(), 7.0f);
+                sa_internal_cpu_td_direct(1);
+                const int rd = sa_cpu_td_lrelu_forward(o.data(), yd.data(), c.s, &p);
+                sa_internal_cpu_td_direct(2);
+                const int rs = sa_cpu_td_lrelu_forward(o.data(), ys.data(), c.s, &p);
+                sa_internal_cpu_td_direct(0);
+                int64_t diff = 0;
+                for (size_t i = 0; i < o.size(); i++)
+                    diff += memcmp(&yd[i], &ys[i], 4) != 0;
+                check(rd == SA_OK && rs == SA_OK && diff == 0,
+                      "TD delta vs direct %s isa %d threads %d: rc %d/%d, %lld elements differ", describe(c.s, p).c_str(),
+                      isa, threads, rd, rs, (long long)diff);
+                compared++;
+            }
+        }
+    }
+    sa_cpu_set_threads(0);
+    sa_cpu_set_isa(isa0);
+    check(sa_internal_cpu_td_direct(-1) == 0, "the direct-kernel hook is left on");
+    printf("TD delta scheme vs direct kernels: %lld runs compared bit for bit\n", (long long)compared);
+}
+
+// ---- NTD tiles ----
+// The NTD plan cuts large images into tiles with a T*S halo and the channels into groups; a
+// tiled run must give exactly the bits of the whole-image run (every ISA; the hook of
+// sa_internal.h forces small tiles and groups), and a large plane (tiled by the plan itself)
+// must agree with the float64 reference.
+void test_ntd_tiles() {
+    struct Case {
+        sa_shape s;
+        int S, P, T, knn;
+        float eps;
+        bool guide;
+    };
+    const Case cases[] = {
+        {{1, 3, 50, 61}, 3, 1, 5, 0, 0.0f, false},
+        {{2, 10, 40, 37}, 2, 1, 3, 0, 0.0f, false},
+        {{1, 2, 45, 45}, 3, 2, 4, 16, 0.0f, false},
+        {{1, 9, 33, 70}, 1, 0, 6, 0, 0.1f, false},
+        {{1, 2, 41, 52}, 3, 1, 2, 5, 0.0f, true},
+        {{1, 1, 60, 60}, 7, 3, 2, 0, 0.0f, false},
+    };
+    const int isa0 = sa_cpu_isa();
+    uint64_t seed = 8100;
+    for (const Case& c : cases) {
+        std::vector<float> o = blobby_tensor(c.s, seed++, 0.3);
+        sa_shape gs{c.s.n, 2, c.s.h, c.s.w};
+        std::vector<float> g = blobby_tensor(gs, seed++, 0.1);
+        sa_params p = defaults();
+        p.search = c.S;
+        p.patch = c.P;
+        p.iterations = c.T;
+        p.knn = c.knn;
+        p.eps = c.eps;
+        p.lambda = 0.4f;
+        if (c.guide) p.guide_channels = 2;
+        const float* gp = c.guide ? g.data() : nullptr;
+        for (int isa = SA_ISA_BASELINE; isa <= SA_ISA_AVX512; isa++) {
+            if (!sa_cpu_isa_supported(isa)) continue;
+            sa_cpu_set_isa(isa);
+            std::vector<float> whole(o.size());
+            sa_internal_cpu_ntd_tiles(1 << 20, 1 << 20);
+            int rc = sa_cpu_ntd_lrelu_forward(o.data(), gp, whole.data(), c.s, &p);
+            check(rc == SA_OK, "NTD whole image rc %d (%s)", rc, sa_last_error());
+            for (int64_t tile : {7, 16, 23}) {
+                for (int64_t group : {1, 3, 8}) {
+                    std::vector<float> y(o.size(), 5.0f);
+                    sa_internal_cpu_ntd_tiles(tile, group);
+                    rc = sa_cpu_ntd_lrelu_forward(o.data(), gp, y.data(), c.s, &p);
+                    int64_t diff = 0;
+                    for (size_t i = 0; i < o.size(); i++) diff += memcmp(&y[i], &whole[i], 4) != 0;
+                    check(rc == SA_OK && diff == 0, "NTD %s isa %d tile %lld group %lld: rc %d, %lld elements differ from the "
+                          "whole-image run", describe_ntd(c.s, p).c_str(), isa, (long long)tile, (long long)group, rc,
+                          (long long)diff);
+                }
+            }
+            sa_internal_cpu_ntd_tiles(0, 0);
+        }
+    }
+    sa_cpu_set_isa(isa0);
+    // A plane the plan tiles by itself (49 weights x 4 bytes x 640^2 > the 16 MiB task budget).
+    sa_shape s{1, 1, 640, 640};
+    std::vector<float> o = blobby_tensor(s, 8200, 0.3);
+    sa_params p = defaults();
+    p.lambda = 0.4f;
+    p.iterations = 3;
+    run_ntd_case(s, p, o, nullptr, "planned tiles");
+}
+
 // ---- invalid arguments ----
 void expect_invalid(int rc, const std::vector<float>& y, float fill, const char* param, const char* what) {
     bool untouched = true;
@@ -1007,10 +1150,12 @@ int main() {
     test_tiny_shapes();
     test_td_against_reference();
     test_td_tiling();
+    test_td_delta_vs_direct();
     test_energy();
     test_boundary_length();
     test_nonfinite();
     test_ntd_against_reference();
+    test_ntd_tiles();
     test_threads_and_isa();
     test_gpu();
     printf("%d passed, %d failed\n", g_pass, g_fail);

@@ -62,6 +62,20 @@ int td_radius(const sa_params* p);
 
 }  // namespace sa
 
+/* Test and benchmark hook, not part of the API: which kernels the CPU TD-LReLU hard form runs.
+ * mode 1: the direct kernels (all T iterations over every pixel, td_wave_body/td_tile_body);
+ * mode 2: the delta scheme (td_sparse_body: only blocks near a flipped gate, stop at a fixed
+ * point); mode 0 (the default): the delta scheme for planes of at most 32 x 32 or T >= 8, the
+ * direct kernels otherwise; mode < 0 only queries. Returns the previous mode. The two are
+ * bit-identical by construction (docs/DESIGN.md, "TD-LReLU on the CPU"); test_td checks it,
+ * bench_td / bench_ops / scripts/bench_ab.cpp time both in one process. Process-wide. */
+extern "C" SA_API int sa_internal_cpu_td_direct(int mode);
+
+/* Test hook, not part of the API: forces the CPU NTD-LReLU plan to output tiles of tile x tile
+ * pixels and channel groups of group channels (0 = the plan's own choice, the default), so that
+ * tests can compare tiled and whole-image runs bit for bit on small images. Process-wide. */
+extern "C" SA_API void sa_internal_cpu_ntd_tiles(int64_t tile, int64_t group);
+
 /* An entry point of spatialact.h that a backend does not implement yet, in one line: the
  * name, then the parameter types; it fails with SA_ERR_NOT_IMPLEMENTED and a message that
  * names it (every such entry is a gradient so far). Used inside the extern "C" block. */

@@ -59,30 +59,41 @@ typedef void (*TdTileFn)(const TdTile& tile, float* scratch);
 // rows of the level below that they read stay in L1 while each is read 2r+1 times.
 constexpr int kWaveBlock = 16;
 
-// NTD-LReLU: the call's inputs, the sample being processed and the workspace.
+// NTD-LReLU on one tile of one sample (ntd_lrelu.cpp plans them): the call's inputs, the
+// tile's extended region E (its output rectangle grown by T*S and clipped to the image), which
+// the stages below treat as their image of H x W pixels, and the task's workspace.
 struct NtdArgs {
     const float* o;
     const float* guide;  // user guide or nullptr
     float* y;
-    int64_t N, C, H, W, Cg;
+    int64_t N, C, Cg;
+    int64_t IH, IW;      // the image
+    int64_t er0, ec0;    // E's first row and column in the image
+    int64_t H, W;        // E's size
     int S, P, T, knn;
     float h, lambda;
     GateParams gp;
-    // per-sample state
-    int64_t n;
+    // per-task state
+    int64_t n;           // sample
+    int64_t c0, c1;      // channels of this task (va/vb hold c1 - c0 planes)
+    int64_t x0, x1;      // columns of E that ntd_iter computes
     int t;
     // workspace
-    float* gpad;  // Cg x Hg x Wg, clamp-to-edge padded guide (pad P+S)
+    float* gpad;  // Cg x Hg x Wg: the guide over E padded by P+S, clamped to the image's edges
     int64_t Hg, Wg;
     float* wt;    // H x K x W normalised weights
-    float* va;    // C x Hv x pv padded v (ring of S zeros)
+    float* va;    // (c1 - c0) x Hv x pv padded v (ring of S zeros)
     float* vb;
     int64_t Hv, pvv;
 };
 typedef void (*NtdIterFn)(const NtdArgs& j, int64_t i0, int64_t i1, float* acc);
 
-// Rows per weight task of NTD (see ntd_weights).
+// Rows per weight block of NTD (see ntd_weights).
 constexpr int64_t kNtdWeightRows = 8;
+// The workspace of one NTD task (ntd_lrelu.cpp plans the tiles to fit it): 4M floats, 16 MiB,
+// the size Scratch keeps per thread; larger only when even a 16 x 16 tile with one channel and
+// its T*S halo does not fit (T*S above about 100 with S = 3).
+constexpr size_t kNtdTaskFloats = size_t(4) << 20;
 
 constexpr int ntd_K(int S) { return (2 * S + 1) * (2 * S + 1); }
 
@@ -98,11 +109,15 @@ struct KernelTable {
     void (*frelu)(const FreluTask& t);
     // kernels/td_lrelu_isa.cpp: the tile kernel for (soft, wavefront or whole-tile buffer, r)
     TdTileFn (*td_tile)(bool soft, bool wave, int r);
+    // the hard-form tile kernel of the delta scheme (only what can change is recomputed;
+    // bit-identical to td_tile's hard kernels of the same ISA), for r
+    TdTileFn (*td_sparse)(int r);
     void (*td_soft_point)(const float* o, float* y, int64_t n, const GateParams& gp);
-    // kernels/ntd_lrelu_isa.cpp: the iteration kernel for (soft, S), and the stages that
-    // build the guide (task: channel x row), the weights of rows [i0, i0 + kNtdWeightRows)
-    // (E, Hs: see ntd_weights), their normalisation (row i; scratch: W floats, plus K x W
-    // with k-nearest truncation) and v^0 (task: channel x padded row).
+    // kernels/ntd_lrelu_isa.cpp: the iteration kernel for (soft, S) (rows [i0, i1), columns
+    // [x0, x1), channels [c0, c1) of the tile), and the stages that build the padded guide
+    // (task: channel x padded row), the weights of rows [i0, i0 + kNtdWeightRows) (E, Hs: see
+    // ntd_weights), their normalisation (row i; scratch: W floats, plus K x W with k-nearest
+    // truncation) and v^0 (task: channel of the task x padded row).
     NtdIterFn (*ntd_iter)(bool soft, int S);
     void (*ntd_guide)(const NtdArgs& j, int64_t task);
     void (*ntd_weights)(const NtdArgs& j, int64_t i0, int64_t i1, float* E, float* Hs);

@@ -1,11 +1,14 @@
 // CPU NTD-LReLU (docs/TD-LReLU.md has the formulation and the choices): validation, the
 // workspace and the tasks; the kernels are kernels/ntd_lrelu_isa.cpp.
 //
-// Per sample, the nonlocal weights are built once by box filtering squared guide differences
-// per search offset, normalised (and k-nearest truncated), stored row by row (row i holds the
-// (2S+1)^2 weight rows of that image row), then reused by the T iterations of every channel.
-// Iterations go over row blocks, all channels per block, so one block's weights stay in cache
-// while the channels stream past them.
+// The image is cut into output tiles (and the channels into groups); a task owns one tile of
+// one sample and one channel group, with a halo of T*S pixels, and does everything on it in
+// its own workspace (at most kNtdTaskFloats floats, 16 MiB, whatever H x W; see ntd_plan):
+// the guide over the tile's extended region, the nonlocal weights by box filtering squared
+// guide differences per search offset, normalised (and k-nearest truncated), stored row by row
+// (row i holds the (2S+1)^2 weight rows of that row), then v^0 and the T iterations of its
+// channels, eight channels per weight load. The halo is recomputed by neighbouring tiles
+// rather than exchanged, as in TD-LReLU.
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -21,56 +24,159 @@
 namespace sa {
 namespace {
 
+// Floats of one task's workspace, for a tile whose extended region is eh x ew and G channels:
+// padded guide, weights, two padded v buffers, and the weight / normalisation scratch.
+struct NtdSizes {
+    size_t gpad, wt, v, tmp, total;
+    bool ok;
+};
+NtdSizes ntd_sizes(int64_t eh, int64_t ew, int64_t G, int64_t Cg, int S, int P, int knn) {
+    NtdSizes z{};
+    const int K = ntd_K(S);
+    const int64_t pad = P + S;
+    const int64_t Hg = eh + 2 * pad, Wg = ew + 2 * pad, Hv = eh + 2 * S, pvv = round_up(ew + 2 * S, 16);
+    const bool kn = knn > 0 && knn < K;
+    const int64_t re = kNtdWeightRows + 2 * P;
+    const int64_t wscr = re * (ew + 2 * P) + re * ew, nscr = ew * (kn ? (int64_t)K + 1 : 1);
+    const int64_t ascr = 8 * (ew + 16) + 64;  // ntd_iter's acc rows, and the vector tail's overrun
+    z.ok = mul_ok((size_t)Cg, (size_t)Hg, &z.gpad) && mul_ok(z.gpad, (size_t)Wg, &z.gpad) &&
+           mul_ok((size_t)K, (size_t)eh, &z.wt) && mul_ok(z.wt, (size_t)ew, &z.wt) &&
+           mul_ok((size_t)G, (size_t)Hv, &z.v) && mul_ok(z.v, (size_t)pvv, &z.v);
+    z.tmp = (size_t)std::max(std::max(wscr, nscr), ascr);
+    z.gpad = (size_t)round_up((int64_t)z.gpad, 16);
+    z.wt = (size_t)round_up((int64_t)z.wt, 16);
+    z.ok = z.ok && z.gpad < SIZE_MAX / 8 && z.wt < SIZE_MAX / 8 && z.v < SIZE_MAX / 8;
+    z.total = z.ok ? z.gpad + z.wt + 2 * z.v + z.tmp : SIZE_MAX;
+    return z;
+}
+
 struct NtdJob : NtdArgs {
     const KernelTable* k;  // the table of this call
     NtdIterFn iter;        // its iteration kernel for (soft, S)
-    int64_t rows_per_task;
+    int64_t TH, TW, G;     // output tile, channels per task
+    int64_t row_tiles, col_tiles, groups;
     std::atomic<bool> oom{false};
 };
 
-// A task of a stage that needs no scratch: the table's STAGE (ntd_guide, ntd_init) on the job.
-template <void (*KernelTable::*STAGE)(const NtdArgs&, int64_t)>
-void ntd_stage_task(void* ctx, int64_t task) {
-    NtdJob& j = *static_cast<NtdJob*>(ctx);
-    (j.k->*STAGE)(j, task);
-}
-
-void ntd_weights_task(void* ctx, int64_t task) {
+// One task: sample n, one output tile, channels [c0, c1). Everything on the calling thread,
+// in its own workspace: guide, weights and normalisation of the tile's extended region, v^0,
+// then T iterations, each over the output rectangle grown by (T - t) * S (what the next one
+// reads), the last writing y.
+void ntd_task(void* ctx, int64_t task) {
     NtdJob& j = *static_cast<NtdJob*>(ctx);
     if (j.oom.load(std::memory_order_relaxed)) return;
-    const int64_t i0 = task * kNtdWeightRows, i1 = std::min(j.H, i0 + kNtdWeightRows);
-    const int64_t We = j.W + 2 * j.P, re = (i1 - i0) + 2 * j.P;
+    const int64_t per_sample = j.row_tiles * j.col_tiles * j.groups;
+    NtdArgs a = j;
+    a.n = task / per_sample;
+    int64_t rest = task % per_sample;
+    const int64_t grp = rest % j.groups;
+    rest /= j.groups;
+    const int64_t rt = rest / j.col_tiles, ct = rest % j.col_tiles;
+    const int64_t R0 = rt * j.TH, R1 = std::min(j.IH, R0 + j.TH);
+    const int64_t C0 = ct * j.TW, C1 = std::min(j.IW, C0 + j.TW);
+    const int64_t halo = (int64_t)j.T * j.S;
+    a.er0 = std::max<int64_t>(0, R0 - halo);
+    a.ec0 = std::max<int64_t>(0, C0 - halo);
+    a.H = std::min(j.IH, R1 + halo) - a.er0;
+    a.W = std::min(j.IW, C1 + halo) - a.ec0;
+    a.c0 = grp * j.G;
+    a.c1 = std::min(j.C, a.c0 + j.G);
+    const int64_t pad = j.P + j.S;
+    a.Hg = a.H + 2 * pad;
+    a.Wg = a.W + 2 * pad;
+    a.Hv = a.H + 2 * j.S;
+    a.pvv = round_up(a.W + 2 * j.S, 16);
+    const NtdSizes z = ntd_sizes(a.H, a.W, a.c1 - a.c0, j.Cg, j.S, j.P, j.knn);
     Scratch s;
-    size_t a, b;
-    if (!mul_ok((size_t)re, (size_t)We, &a) || !mul_ok((size_t)re, (size_t)j.W, &b) || !s.get(a + b)) {
+    if (!z.ok || !s.get(z.total)) {
         j.oom = true;
         return;
     }
-    j.k->ntd_weights(j, i0, i1, s.p, s.p + a);
+    a.gpad = s.p;
+    a.wt = a.gpad + z.gpad;
+    a.va = a.wt + z.wt;
+    a.vb = a.va + z.v;
+    float* tmp = a.vb + z.v;
+    const KernelTable& k = *j.k;
+    for (int64_t t = 0; t < j.Cg * a.Hg; t++) k.ntd_guide(a, t);
+    for (int64_t i0 = 0; i0 < a.H; i0 += kNtdWeightRows)
+        k.ntd_weights(a, i0, std::min(a.H, i0 + kNtdWeightRows), tmp, tmp + (kNtdWeightRows + 2 * j.P) * (a.W + 2 * j.P));
+    for (int64_t i = 0; i < a.H; i++) k.ntd_normalise(a, i, tmp);
+    for (int64_t t = 0; t < (a.c1 - a.c0) * a.Hv; t++) k.ntd_init(a, t);
+    for (int t = 1; t <= j.T; t++) {
+        a.t = t;
+        const int64_t grow = (int64_t)(j.T - t) * j.S;
+        const int64_t lr0 = std::max<int64_t>(0, R0 - grow - a.er0), lr1 = std::min<int64_t>(a.H, R1 + grow - a.er0);
+        a.x0 = std::max<int64_t>(0, C0 - grow - a.ec0);
+        a.x1 = std::min<int64_t>(a.W, C1 + grow - a.ec0);
+        j.iter(a, lr0, lr1, tmp);  // tmp holds the 8 acc rows
+        std::swap(a.va, a.vb);
+    }
 }
 
-void ntd_normalise_task(void* ctx, int64_t i) {
-    NtdJob& j = *static_cast<NtdJob*>(ctx);
-    const int K = ntd_K(j.S);
-    const bool knn = j.knn > 0 && j.knn < K;
-    Scratch s;
-    if (!s.get((size_t)j.W * (knn ? (size_t)K + 1 : 1))) {
-        j.oom = true;
-        return;
-    }
-    j.k->ntd_normalise(j, i, s.p);
-}
+// Tiles and channel groups: of the output tiles TH x TW (each the whole extent or 1024, 512,
+// .. 16) and channel groups G (C, 64, 32, .. 1) whose task workspace fits kNtdTaskFloats, the
+// one with the least estimated time on the threads: per task, the weights of its extended
+// region (about 88 channel-iterations' worth per pixel: scalar-ish box sums and exp, in the
+// baseline build), the guide (C channels read per pixel) and the T iterations of its channels
+// over the shrinking rectangles; tasks spread over the threads in rounds.
+std::atomic<int64_t> g_force_tile{0}, g_force_group{0};  // sa_internal_cpu_ntd_tiles
 
-void ntd_iter_task(void* ctx, int64_t task) {
-    NtdJob& j = *static_cast<NtdJob*>(ctx);
-    if (j.oom.load(std::memory_order_relaxed)) return;
-    Scratch s;
-    if (!s.get((size_t)j.W)) {
-        j.oom = true;
-        return;
+void ntd_plan(NtdJob& j, int threads) {
+    const int64_t IH = j.IH, IW = j.IW, halo = (int64_t)j.T * j.S;
+    const int64_t pad = j.P + j.S;
+    const int64_t cands[] = {0, 1024, 512, 256, 128, 64, 32, 16};  // 0: the whole extent
+    const int64_t groups_c[] = {j.C, 64, 32, 16, 8, 4, 2, 1};
+    double best = -1.0;
+    int64_t bTH = std::min<int64_t>(IH, 16), bTW = std::min<int64_t>(IW, 16), bG = 1;
+    for (int64_t G0 : groups_c) {
+        const int64_t G = std::min(j.C, G0);
+        for (int64_t th0 : cands) {
+            const int64_t TH = th0 == 0 ? IH : std::min(IH, th0);
+            if (th0 != 0 && th0 >= IH) continue;
+            for (int64_t tw0 : cands) {
+                const int64_t TW = tw0 == 0 ? IW : std::min(IW, tw0);
+                if (tw0 != 0 && tw0 >= IW) continue;
+                const int64_t eh = std::min(IH, TH + 2 * halo), ew = std::min(IW, TW + 2 * halo);
+                if (ntd_sizes(eh, ew, G, j.Cg, j.S, j.P, j.knn).total > kNtdTaskFloats) continue;
+                const int64_t ngroups = (j.C + G - 1) / G;
+                const int64_t tiles = j.N * ((IH + TH - 1) / TH) * ((IW + TW - 1) / TW);
+                const int64_t tasks = tiles * ngroups;
+                double it = 0.0;
+                for (int t = 1; t <= j.T; t++) {
+                    const int64_t g = (int64_t)(j.T - t) * j.S;
+                    it += (double)std::min(eh, TH + 2 * g) * (double)std::min(ew, TW + 2 * g);
+                }
+                const double per_task = 88.0 * (double)(eh * ew) +
+                                        (j.guide ? 0.0 : (double)j.C * (double)((eh + 2 * pad) * (ew + 2 * pad)) / 4.0) +
+                                        (double)G * it;
+                const double rounds = (double)((tasks + threads - 1) / threads);
+                const double time = rounds * per_task;
+                if (best < 0.0 || time < best) {
+                    best = time;
+                    bTH = TH;
+                    bTW = TW;
+                    bG = G;
+                }
+            }
+        }
     }
-    const int64_t i0 = task * j.rows_per_task, i1 = std::min(j.H, i0 + j.rows_per_task);
-    j.iter(j, i0, i1, s.p);
+    j.TH = bTH;
+    j.TW = bTW;
+    j.G = bG;
+    auto count = [&] {
+        j.row_tiles = (IH + j.TH - 1) / j.TH;
+        j.col_tiles = (IW + j.TW - 1) / j.TW;
+        j.groups = (j.C + j.G - 1) / j.G;
+        return j.N * j.row_tiles * j.col_tiles * j.groups;
+    };
+    const int64_t ft = g_force_tile.load(), fg = g_force_group.load();
+    if (ft > 0) {
+        j.TH = std::min(IH, ft);
+        j.TW = std::min(IW, ft);
+    }
+    if (fg > 0) j.G = std::min(j.C, fg);
+    count();
 }
 
 }  // namespace
@@ -93,8 +199,8 @@ int sa_cpu_ntd_lrelu_forward(const float* o, const float* guide, float* y, sa_sh
     j.y = y;
     j.N = shape.n;
     j.C = shape.c;
-    j.H = shape.h;
-    j.W = shape.w;
+    j.IH = shape.h;
+    j.IW = shape.w;
     j.Cg = p->guide_channels > 0 ? p->guide_channels : 1;
     j.S = p->search;
     j.P = p->patch;
@@ -104,70 +210,34 @@ int sa_cpu_ntd_lrelu_forward(const float* o, const float* guide, float* y, sa_sh
     j.lambda = p->lambda;
     j.gp = make_gate(p);
     j.k = &kt();
-    const int K = ntd_K(j.S);
-    const int64_t pad = j.P + j.S;
-    j.Hg = j.H + 2 * pad;
-    j.Wg = j.W + 2 * pad;
-    j.Hv = j.H + 2 * j.S;
-    j.pvv = round_up(j.W + 2 * j.S, 16);
-
-    // Workspace: padded guide, weights, two padded v buffers (one sample at a time).
-    size_t sg, sw, sv, tot;
-    bool ok = mul_ok((size_t)j.Cg, (size_t)j.Hg, &sg) && mul_ok(sg, (size_t)j.Wg, &sg) &&
-              mul_ok((size_t)K, (size_t)j.H, &sw) && mul_ok(sw, (size_t)j.W, &sw) &&
-              mul_ok((size_t)j.C, (size_t)j.Hv, &sv) && mul_ok(sv, (size_t)j.pvv, &sv);
-    sg = round_up((int64_t)sg, 16);
-    sw = round_up((int64_t)sw, 16);
-    tot = sg + sw;
-    ok = ok && sv <= (SIZE_MAX - tot) / 2;
-    tot += 2 * sv;
-    Buf ws;
-    if (!ok || !ws.reserve(tot)) {
-        const double mib = ok ? (double)tot * sizeof(float) / 1048576.0 : INFINITY;
-        const double limit = (double)sa_cpu_workspace_limit() / 1048576.0;
-        if (mib > limit)
-            return fail(SA_ERR_OUT_OF_MEMORY,
-                        "%s: the workspace of this call (%.1f MiB: weights of %d offsets for each of H x W = %lld pixels) "
-                        "exceeds the workspace budget of %.1f MiB (sa_cpu_set_workspace_limit); nothing was allocated",
-                        fn, mib, K, (long long)(j.H * j.W), limit);
-        return fail(SA_ERR_OUT_OF_MEMORY, "%s: could not allocate the %zu-float workspace (weights of %d offsets)", fn, tot, K);
-    }
-    j.gpad = ws.p;
-    j.wt = j.gpad + sg;
-    j.va = j.wt + sw;
-    j.vb = j.va + sv;
-
-    const bool par = n >= kParallelMin && pool_threads() > 1;
     const bool soft = p->eps > 0.0f;
     j.iter = j.k->ntd_iter(soft, j.S);
-    const int64_t threads = pool_threads();
-    // Row blocks small enough that one block's weights stay in L2, and enough of them.
-    j.rows_per_task = std::max<int64_t>(1, std::min<int64_t>(4, j.H / std::max<int64_t>(1, 4 * threads)));
-    const int64_t iter_tasks = (j.H + j.rows_per_task - 1) / j.rows_per_task;
+    const int threads = n >= kParallelMin ? pool_threads() : 1;
+    ntd_plan(j, threads);
 
-    for (int64_t s = 0; s < j.N; s++) {
-        j.n = s;
-        run_tasks(j.Cg * j.H, ntd_stage_task<&KernelTable::ntd_guide>, &j, par);
-        for (int64_t c = 0; c < j.Cg; c++) {  // clamp the rows of the padded guide
-            float* g = j.gpad + c * j.Hg * j.Wg;
-            for (int64_t a = 0; a < pad; a++) {
-                memcpy(g + a * j.Wg, g + pad * j.Wg, sizeof(float) * (size_t)j.Wg);
-                memcpy(g + (pad + j.H + a) * j.Wg, g + (pad + j.H - 1) * j.Wg, sizeof(float) * (size_t)j.Wg);
-            }
-        }
-        run_tasks((j.H + kNtdWeightRows - 1) / kNtdWeightRows, ntd_weights_task, &j, par);
-        run_tasks(j.H, ntd_normalise_task, &j, par);
-        run_tasks(j.C * j.Hv, ntd_stage_task<&KernelTable::ntd_init>, &j, par);
-        if (j.oom) break;
-        for (int t = 1; t <= j.T && !j.oom; t++) {
-            j.t = t;
-            run_tasks(iter_tasks, ntd_iter_task, &j, par);
-            std::swap(j.va, j.vb);
-        }
-        if (j.oom) break;
-    }
-    if (j.oom) return fail(SA_ERR_OUT_OF_MEMORY, "%s: could not allocate scratch rows", fn);
+    // The largest task's workspace against the budget, before anything is written.
+    const int64_t halo = (int64_t)j.T * j.S;
+    const NtdSizes z = ntd_sizes(std::min(j.IH, j.TH + 2 * halo), std::min(j.IW, j.TW + 2 * halo), std::min(j.C, j.G),
+                                 j.Cg, j.S, j.P, j.knn);
+    const double mib = z.ok ? (double)z.total * sizeof(float) / 1048576.0 : INFINITY;
+    const double limit = (double)sa_cpu_workspace_limit() / 1048576.0;
+    if (!z.ok || mib > limit)
+        return fail(SA_ERR_OUT_OF_MEMORY,
+                    "%s: the workspace of one tile task (%.1f MiB: weights of %d offsets for a %lld x %lld tile with its "
+                    "halo, v of %lld channels) exceeds the workspace budget of %.1f MiB (sa_cpu_set_workspace_limit); "
+                    "nothing was allocated",
+                    fn, mib, ntd_K(j.S), (long long)std::min(j.IH, j.TH + 2 * halo),
+                    (long long)std::min(j.IW, j.TW + 2 * halo), (long long)std::min(j.C, j.G), limit);
+
+    const int64_t tasks = j.N * j.row_tiles * j.col_tiles * j.groups;
+    run_tasks(tasks, ntd_task, &j, threads > 1);
+    if (j.oom) return fail(SA_ERR_OUT_OF_MEMORY, "%s: could not allocate the %zu-float tile workspace", fn, z.total);
     return SA_OK;
+}
+
+void sa_internal_cpu_ntd_tiles(int64_t tile, int64_t group) {
+    g_force_tile.store(tile > 0 ? tile : 0);
+    g_force_group.store(group > 0 ? group : 0);
 }
 
 SA_NOT_IMPLEMENTED_ENTRY(sa_cpu_ntd_lrelu_backward, const float*, const float*, const float*, float*, sa_shape,

@@ -52,6 +52,17 @@ size_t td_wave_scratch(int64_t ew, int T, int r, size_t* ok) {
     return total;
 }
 
+// Scratch floats of the delta scheme (see td_sparse_body): V, tmp, hs, the ring, and the
+// 64-bit block masks (active, two flip sets: eh x words each; the ring's r + 1 and one row).
+size_t td_sparse_scratch(int64_t eh, int64_t ew, int r, size_t* ok) {
+    const int64_t pv = round_up(ew + 2 * r, 16);
+    const int64_t nw = ((ew + 15) / 16 + 63) / 64;
+    size_t rows = (size_t)(eh + 2 * r) + 2 + (size_t)(r + 1), total = 0, words = 0;
+    *ok = mul_ok(rows, (size_t)pv, &total) && mul_ok((size_t)(3 * eh + r + 2), (size_t)nw, &words) &&
+          words <= SIZE_MAX / 2 - total;
+    return total + 2 * words;
+}
+
 struct TdJob {
     const float* o;
     float* y;
@@ -62,6 +73,7 @@ struct TdJob {
     GateParams gp;
     float g[2 * SA_TD_MAX_RADIUS + 1];
     bool wave;  // wavefront (td_wave_body) or whole-tile buffer (td_tile_body)
+    bool sparse;  // hard form, delta scheme (td_sparse_body)
     TdTileFn fn;  // the table's kernel for (soft, wave, r)
     std::atomic<bool> oom{false};
 };
@@ -90,7 +102,9 @@ void td_task(void* ctx, int64_t t) {
     const int64_t eh = std::min(j.H, a.R1 + halo) - std::max<int64_t>(0, a.R0 - halo);
     const int64_t ew = std::min(j.W, a.C1 + halo) - std::max<int64_t>(0, a.C0 - halo);
     size_t ok;
-    size_t need = j.wave ? td_wave_scratch(ew, j.T, j.r, &ok) : td_tile_scratch(eh, ew, j.r, &ok);
+    size_t need = j.sparse ? td_sparse_scratch(eh, ew, j.r, &ok)
+                  : j.wave ? td_wave_scratch(ew, j.T, j.r, &ok)
+                           : td_tile_scratch(eh, ew, j.r, &ok);
     Scratch s;
     if (!ok || !s.get(need)) {
         j.oom = true;
@@ -140,6 +154,38 @@ void td_plan(TdJob& j, int64_t planes, int threads) {
     j.row_tiles = (H + j.TH - 1) / j.TH;
     j.col_tiles = (W + j.TW - 1) / j.TW;
 }
+
+// The delta scheme keeps v of a whole tile (with its T*r halo): whole planes while v fits in
+// about 1 MiB, else tiles of the full width (up to 1024 columns, wider planes in column tiles
+// of at least 256 and twice the halo) and as many rows as fit. Its cost after the first
+// iteration is the flipped gates' neighbourhoods, so the halo costs mostly in iteration 1.
+// Then enough row blocks that every thread has work.
+void td_plan_sparse(TdJob& j, int64_t planes, int threads) {
+    const int64_t H = j.H, W = j.W;
+    const int64_t halo = (int64_t)j.T * j.r;
+    const int64_t budget = 256 * 1024;  // floats of v, ~1 MiB
+    int64_t TH = H, TW = W;
+    if ((H + 2 * j.r) * (W + 2 * j.r + 16) > budget) {
+        TW = W <= 1024 ? W : std::min<int64_t>(W, std::max<int64_t>(256, round_up(2 * halo, 64)));
+        const int64_t ew = std::min<int64_t>(W, TW + 2 * halo) + 2 * j.r + 16;
+        TH = std::max<int64_t>(budget / ew - 2 * halo - 2 * j.r, std::max<int64_t>(16, halo));
+        TH = std::min(TH, H);
+    }
+    const int64_t tiles = planes * ((H + TH - 1) / TH) * ((W + TW - 1) / TW);
+    const int64_t want = 2 * (int64_t)threads;
+    if (threads > 1 && tiles < want) {
+        const int64_t min_rows = std::max<int64_t>(8, halo);
+        const int64_t col_tiles = (W + TW - 1) / TW;
+        const int64_t blocks = (want + planes * col_tiles - 1) / (planes * col_tiles);
+        TH = std::min(TH, std::max(min_rows, (H + blocks - 1) / blocks));
+    }
+    j.TH = std::max<int64_t>(1, TH);
+    j.TW = std::max<int64_t>(1, TW);
+    j.row_tiles = (H + j.TH - 1) / j.TH;
+    j.col_tiles = (W + j.TW - 1) / j.TW;
+}
+
+std::atomic<int> g_td_direct{0};  // sa_internal_cpu_td_direct: 0 auto, 1 direct, 2 delta
 
 struct PointJob {
     const float* o;
@@ -196,12 +242,29 @@ int sa_cpu_td_lrelu_forward(const float* o, float* y, sa_shape shape, const sa_p
     const bool soft = p->eps > 0.0f;
     const int threads = n < kParallelMin ? 1 : pool_threads();
     const int64_t planes = shape.n * shape.c;
-    td_plan(j, planes, threads);
-    j.fn = kt().td_tile(soft, j.wave, r);
+    // Hard form: the delta scheme where it measured faster than the direct wavefront (small
+    // planes, where per-row work is little and the fixed point comes early, and many
+    // iterations, where the later ones are nearly empty); else the direct kernels. They give
+    // the same bits, so this is a choice of speed only (docs/PERFORMANCE.md).
+    const int mode = g_td_direct.load(std::memory_order_relaxed);
+    j.sparse = !soft && (mode == 2 || (mode == 0 && (shape.h * shape.w <= 32 * 32 || p->iterations >= 8)));
+    if (j.sparse) {
+        td_plan_sparse(j, planes, threads);
+        j.wave = false;
+        j.fn = kt().td_sparse(r);
+    } else {
+        td_plan(j, planes, threads);
+        j.fn = kt().td_tile(soft, j.wave, r);
+    }
     const int64_t tasks = planes * j.row_tiles * j.col_tiles;
     run_tasks(tasks, td_task, &j, threads > 1);
     if (j.oom) return fail(SA_ERR_OUT_OF_MEMORY, "%s: could not allocate the tile workspace", fn);
     return SA_OK;
+}
+
+int sa_internal_cpu_td_direct(int mode) {
+    if (mode < 0) return g_td_direct.load();
+    return g_td_direct.exchange(mode == 1 || mode == 2 ? mode : 0);
 }
 
 SA_NOT_IMPLEMENTED_ENTRY(sa_cpu_td_lrelu_backward, const float*, const float*, float*, sa_shape, const sa_params*)

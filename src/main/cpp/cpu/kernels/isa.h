@@ -38,6 +38,7 @@ void star(const float* a, const float* b, float* y, int64_t n, int act, float al
 void frelu(const FreluTask& t);
 // td_lrelu_isa.cpp
 TdTileFn td_tile(bool soft, bool wave, int r);
+TdTileFn td_sparse(int r);
 // ntd_lrelu_isa.cpp
 NtdIterFn ntd_iter(bool soft, int S);
 

@@ -1,7 +1,8 @@
 // NTD-LReLU CPU kernels, compiled once per instruction set (isa.h): one iteration over a block
 // of rows for S = 0..7 fixed at compile time, and (baseline build only, see KernelTable) the
-// per-sample stages: the padded guide, the nonlocal weights, their normalisation and v^0.
-// ntd_lrelu.cpp runs them as tasks.
+// per-tile stages: the padded guide, the nonlocal weights, their normalisation and v^0.
+// ntd_lrelu.cpp plans the tiles (NtdArgs: each stage sees the tile's extended region as its
+// image) and runs them as tasks.
 #include <stdint.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include <utility>
 
 #include "isa.h"
+#include "simd.h"
 #include "spatialact/spatialact.h"
 #include "td_gate.h"
 
@@ -16,50 +18,80 @@ namespace sa {
 namespace SA_ISA_NS {
 namespace {
 
-// One iteration over a block of rows, every channel: acc = W v, f = o - lambda acc.
-template <int S, bool SOFT>
-void ntd_iter_fn(const NtdArgs& j, int64_t i0, int64_t i1, float* acc) {
+// W v over rows [i0, i1) and columns [x0, x1) of the tile for CB channels of the task (from
+// cl0) into acc (CB rows of W + kLanes floats): every weight vector is loaded once for the CB
+// channels. Per channel and pixel the taps are summed from 0 in raster order of the offsets,
+// one fused multiply-add each on FMA ISAs (the order and rounding of the kernel before tiles).
+template <int S, int CB>
+SA_INLINE void ntd_wv(const NtdArgs& j, int64_t i, int64_t cl0, float* __restrict acc) {
+    using namespace simd;
     constexpr int D = 2 * S + 1;
-    constexpr int K = D * D;
-    const int64_t H = j.H, W = j.W, pvv = j.pvv;
-    const bool final_it = j.t == j.T;
-    const float lambda = j.lambda;
-    const GateParams gp = j.gp;
-    // Rows outer, channels inner: the row's K weight rows stay in L1/L2 while every channel
-    // uses them; the 2S+1 v rows of each channel around row i stay in L2 from the row before.
-    for (int64_t i = i0; i < i1; i++) {
-        const float* wrow = j.wt + i * K * W;
-        for (int64_t c = 0; c < j.C; c++) {
-            const float* vsrc = j.va + c * j.Hv * pvv;
-            float* vdst = j.vb + c * j.Hv * pvv;
-            const float* vc = vsrc + (i + S) * pvv + S;  // centre: v(i, 0)
-            for (int dy = 0; dy < D; dy++) {
-                const float* vr = vc + (int64_t)(dy - S) * pvv - S;  // v(i + dy - S, x - S)
-                const float* w0 = wrow + (int64_t)dy * D * W;
-                const bool first = dy == 0;
-#pragma omp simd
-                for (int64_t x = 0; x < W; x++) {
-                    float s = first ? 0.0f : acc[x];
+    const int64_t W = j.W, pvv = j.pvv, vplane = j.Hv * pvv;
+    const int64_t x0 = j.x0, x1 = j.x1;
+    const float* __restrict wrow = j.wt + i * (int64_t)(D * D) * W;
+    const float* vs[CB];
+    for (int cc = 0; cc < CB; cc++) vs[cc] = j.va + (cl0 + cc) * vplane + i * pvv;  // v(i - S, -S)
+    // Whole vectors only: the last one runs past x1 (reading the next weight and v rows, still
+    // inside the task's workspace); its extra lanes land in acc's padding and are never used.
+    const int64_t as = W + kLanes;  // acc row stride
+    for (int64_t x = x0; x < x1; x += kLanes) {
+        V s[CB];
+        for (int cc = 0; cc < CB; cc++) s[cc] = set1(0.0f);
+        for (int dy = 0; dy < D; dy++) {
+            const float* wr = wrow + (int64_t)dy * D * W + x;
+            const int64_t vo = (int64_t)dy * pvv + x;
 #pragma GCC unroll 15
-                    for (int dx = 0; dx < D; dx++) s += w0[dx * W + x] * vr[x + dx];
-                    acc[x] = s;
-                }
-            }
-            const float* orow = j.o + ((j.n * j.C + c) * H + i) * W;
-            if (final_it) {
-                float* yrow = j.y + ((j.n * j.C + c) * H + i) * W;
-                with_relu<SOFT>(gp, [&](auto relu) {
-                    td_gate_loop<SOFT, true, decltype(relu)::value>(yrow, acc, orow, lambda, gp, 0, W);
-                });
-            } else {
-                float* vd = vdst + (i + S) * pvv + S;
-#pragma omp simd
-                for (int64_t x = 0; x < W; x++) {
-                    const float f = orow[x] - lambda * acc[x];
-                    vd[x] = v_of<SOFT>(f, gp);
-                }
+            for (int dx = 0; dx < D; dx++) {
+                const V w = load(wr + (int64_t)dx * W);
+#pragma GCC unroll 8
+                for (int cc = 0; cc < CB; cc++) s[cc] = fmadd(w, load(vs[cc] + vo + dx), s[cc]);
             }
         }
+        for (int cc = 0; cc < CB; cc++) store(acc + cc * as + x, s[cc]);
+    }
+}
+
+// One iteration over rows [i0, i1) and columns [x0, x1) of the tile, for the channels of the
+// task, CB at a time: acc = W v, then f = o - lambda acc and the gate (the new v, or y).
+template <int S, bool SOFT, bool FINAL, bool RELU, int CB>
+SA_INLINE void ntd_iter_rows(const NtdArgs& j, int64_t i0, int64_t i1, int64_t cl0, float* acc) {
+    const int64_t W = j.W, pvv = j.pvv, vplane = j.Hv * pvv;
+    const int64_t x0 = j.x0, x1 = j.x1;
+    const float lambda = j.lambda;
+    const GateParams gp = j.gp;
+    for (int64_t i = i0; i < i1; i++) {
+        ntd_wv<S, CB>(j, i, cl0, acc);
+        for (int cc = 0; cc < CB; cc++) {
+            const int64_t cl = cl0 + cc, c = j.c0 + cl;
+            const int64_t off = ((j.n * j.C + c) * j.IH + j.er0 + i) * j.IW + j.ec0;
+            const float* orow = j.o + off;
+            const float* a = acc + cc * (W + simd::kLanes);
+            if (FINAL) {
+                td_gate_loop<SOFT, true, RELU>(j.y + off, a, orow, lambda, gp, x0, x1);
+            } else {
+                float* vd = j.vb + cl * vplane + (i + S) * pvv + S;  // v(i, 0)
+                td_gate_loop<SOFT, false, false>(vd, a, orow, lambda, gp, x0, x1);
+            }
+        }
+    }
+}
+
+template <int S, bool SOFT, bool FINAL, bool RELU>
+SA_INLINE void ntd_iter_channels(const NtdArgs& j, int64_t i0, int64_t i1, float* acc) {
+    const int64_t nc = j.c1 - j.c0;
+    int64_t cl = 0;
+    for (; cl + 8 <= nc; cl += 8) ntd_iter_rows<S, SOFT, FINAL, RELU, 8>(j, i0, i1, cl, acc);
+    for (; cl + 4 <= nc; cl += 4) ntd_iter_rows<S, SOFT, FINAL, RELU, 4>(j, i0, i1, cl, acc);
+    for (; cl < nc; cl++) ntd_iter_rows<S, SOFT, FINAL, RELU, 1>(j, i0, i1, cl, acc);
+}
+
+// acc: 8 x (W + 16) floats (ntd_sizes).
+template <int S, bool SOFT>
+void ntd_iter_fn(const NtdArgs& j, int64_t i0, int64_t i1, float* acc) {
+    if (j.t == j.T) {
+        with_relu<SOFT>(j.gp, [&](auto relu) { ntd_iter_channels<S, SOFT, true, decltype(relu)::value>(j, i0, i1, acc); });
+    } else {
+        ntd_iter_channels<S, SOFT, false, false>(j, i0, i1, acc);
     }
 }
 
@@ -82,32 +114,36 @@ NtdIterFn ntd_iter(bool soft, int S) {
 #if defined(SA_ISA_BUILD_baseline)
 namespace isa_baseline {
 
-// Guide rows (interior) of the padded guide: copy or channel mean, then clamp the columns.
+// One padded row a of the tile's guide (task = c * Hg + a): image row clamp(er0 - pad + a),
+// columns ec0 - pad .. ec0 - pad + Wg - 1 clamped to the image; the channel mean (channel
+// order, times (float)(1/C) when C > 1) or a copy of the caller's guide.
 void ntd_guide(const NtdArgs& j, int64_t task) {
-    const int64_t H = j.H, W = j.W, pad = j.P + j.S;
-    const int64_t i = task % H, c = task / H;  // c < Cg
-    float* dst = j.gpad + (c * j.Hg + i + pad) * j.Wg;
-    float* d = dst + pad;
+    const int64_t IH = j.IH, IW = j.IW, pad = j.P + j.S;
+    const int64_t a = task % j.Hg, c = task / j.Hg;  // c < Cg
+    const int64_t q = std::min<int64_t>(IH - 1, std::max<int64_t>(0, j.er0 - pad + a));
+    float* dst = j.gpad + (c * j.Hg + a) * j.Wg;
+    const int64_t g0 = j.ec0 - pad;                              // image column of dst[0]
+    const int64_t b0 = std::max<int64_t>(0, -g0), b1 = std::min<int64_t>(j.Wg, IW - g0);  // in the image
+    float* d = dst + b0;
+    const int64_t n = b1 - b0;
     if (j.guide) {
-        memcpy(d, j.guide + ((j.n * j.Cg + c) * H + i) * W, sizeof(float) * (size_t)W);
+        memcpy(d, j.guide + ((j.n * j.Cg + c) * IH + q) * IW + g0 + b0, sizeof(float) * (size_t)n);
     } else {
-        const float* src = j.o + (j.n * j.C * H + i) * W;
-        memcpy(d, src, sizeof(float) * (size_t)W);
+        const float* src = j.o + (j.n * j.C * IH + q) * IW + g0 + b0;
+        memcpy(d, src, sizeof(float) * (size_t)n);
         for (int64_t ch = 1; ch < j.C; ch++) {
-            const float* s = src + ch * H * W;
+            const float* sc = src + ch * IH * IW;
 #pragma omp simd
-            for (int64_t x = 0; x < W; x++) d[x] += s[x];
+            for (int64_t x = 0; x < n; x++) d[x] += sc[x];
         }
         const float inv = (float)(1.0 / (double)j.C);
         if (j.C > 1) {
 #pragma omp simd
-            for (int64_t x = 0; x < W; x++) d[x] *= inv;
+            for (int64_t x = 0; x < n; x++) d[x] *= inv;
         }
     }
-    for (int64_t b = 0; b < pad; b++) {
-        dst[b] = d[0];
-        d[W + b] = d[W - 1];
-    }
+    for (int64_t b = 0; b < b0; b++) dst[b] = dst[b0];
+    for (int64_t b = b1; b < j.Wg; b++) dst[b] = dst[b1 - 1];
 }
 
 // Weights of rows [i0, i1): per search offset, squared guide differences over the patch-
@@ -241,26 +277,27 @@ void ntd_normalise(const NtdArgs& j, int64_t i, float* scratch) {
     }
 }
 
-// v^0 of one (channel, row) of the current sample, and the zero ring of both v buffers.
+// v^0 of one (channel of the task, padded row) of the tile in both v buffers, with their
+// zero ring. (Both: pixels outside an iteration's rectangle keep older values, which only
+// pixels outside the next rectangle read; this keeps them finite and deterministic.)
 void ntd_init(const NtdArgs& j, int64_t task) {
     const int64_t H = j.H, W = j.W, S = j.S;
-    const int64_t c = task / j.Hv, pi = task % j.Hv;  // padded row
-    float* ra = j.va + (c * j.Hv + pi) * j.pvv;
-    float* rb = j.vb + (c * j.Hv + pi) * j.pvv;
+    const int64_t cl = task / j.Hv, pi = task % j.Hv;  // padded row
+    float* ra = j.va + (cl * j.Hv + pi) * j.pvv;
+    float* rb = j.vb + (cl * j.Hv + pi) * j.pvv;
     if (pi < S || pi >= S + H) {
         memset(ra, 0, sizeof(float) * (size_t)j.pvv);
         memset(rb, 0, sizeof(float) * (size_t)j.pvv);
         return;
     }
-    const float* orow = j.o + ((j.n * j.C + c) * H + (pi - S)) * W;
+    const float* orow = j.o + ((j.n * j.C + j.c0 + cl) * j.IH + j.er0 + (pi - S)) * j.IW + j.ec0;
     memset(ra, 0, sizeof(float) * (size_t)S);
-    memset(rb, 0, sizeof(float) * (size_t)S);
     memset(ra + S + W, 0, sizeof(float) * (size_t)(j.pvv - S - W));
-    memset(rb + S + W, 0, sizeof(float) * (size_t)(j.pvv - S - W));
     if (j.gp.eps > 0.0f)
         td_init_row<true>(ra + S, orow, W, j.gp);
     else
         td_init_row<false>(ra + S, orow, W, j.gp);
+    memcpy(rb, ra, sizeof(float) * (size_t)j.pvv);
 }
 
 }  // namespace isa_baseline

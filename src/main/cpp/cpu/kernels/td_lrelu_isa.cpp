@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "isa.h"
+#include "simd.h"
 #include "spatialact/spatialact.h"
 #include "td_gate.h"
 
@@ -236,6 +238,299 @@ SA_INLINE void td_wave_body(const TdTile& a, float* ws) {
     }
 }
 
+// ---- hard form, delta scheme (td_sparse_body) ------------------------------------------------
+//
+// The same iteration as td_tile_body, hard form only, computing only what can change and
+// computing it exactly as td_tile_body does, so the result is bit-identical to the direct
+// kernels of the same ISA:
+// - A pixel with |o| > 1.001 lambda never changes its gate: |G*v| <= 1 (up to rounding, far
+//   below 1e-3), so f has the sign of o in every iteration. Such pixels are never computed
+//   ("inactive"); blocks of 16 columns without an active pixel are skipped.
+// - f^t at a pixel depends only on v^t in its (2r+1) x (2r+1) window. When no gate in that
+//   window flipped in iteration t, f^t = f^{t-1} bit for bit (same inputs, same order), so its
+//   gate does not change: iteration t + 1 recomputes only blocks of 16 columns within r of a
+//   block where a gate flipped in iteration t, with the same vertical and horizontal passes
+//   over runs of such blocks.
+// - An iteration in which no gate flipped is a fixed point: every later one is identical, so
+//   the loop stops.
+// Gates live in V (v = -1 open, 1 - 2 alpha closed) over the extended tile; new rows wait in a
+// ring of r + 1 rows as in td_tile_body, and when a row leaves the ring its recomputed blocks
+// are compared with the old ones (the flips of the iteration) and copied. y is written at the
+// end from V: o * 1 or o * alpha (ReLU: o or +0, NaN kept), exactly as y_of writes it.
+constexpr int kSpBlock = 16;
+constexpr int kSpGap = 8;  // gaps of fewer blocks between two runs are computed with them
+  // columns per block of the flip masks
+
+SA_INLINE void mask_dilate(uint64_t* m, int nw, int steps) {
+    for (int s = 0; s < steps; s++) {
+        uint64_t carry_up = 0;  // bit 63 of word w-1 moves into bit 0 of word w
+        for (int w = 0; w < nw; w++) {
+            const uint64_t x = m[w];
+            const uint64_t next_low = w + 1 < nw ? (m[w + 1] & 1u) : 0;
+            m[w] = x | (x << 1) | carry_up | (x >> 1) | (next_low << 63);
+            carry_up = x >> 63;
+        }
+    }
+}
+
+// dst[0..16) = src[0..16); true when any value changed (v is -1 or 1 - 2 alpha, never NaN).
+SA_INLINE bool diff_copy16(const float* __restrict src, float* __restrict dst) {
+#if defined(__AVX512F__)
+    const __m512 a = _mm512_loadu_ps(src), b = _mm512_loadu_ps(dst);
+    _mm512_storeu_ps(dst, a);
+    return _mm512_cmp_ps_mask(a, b, _CMP_NEQ_UQ) != 0;
+#elif defined(__AVX2__)
+    const __m256 a0 = _mm256_loadu_ps(src), b0 = _mm256_loadu_ps(dst);
+    const __m256 a1 = _mm256_loadu_ps(src + 8), b1 = _mm256_loadu_ps(dst + 8);
+    _mm256_storeu_ps(dst, a0);
+    _mm256_storeu_ps(dst + 8, a1);
+    return _mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(a0, b0, _CMP_NEQ_UQ), _mm256_cmp_ps(a1, b1, _CMP_NEQ_UQ))) != 0;
+#else
+    __m128 d = _mm_setzero_ps();
+    for (int k = 0; k < 16; k += 4) {
+        const __m128 a = _mm_loadu_ps(src + k), b = _mm_loadu_ps(dst + k);
+        _mm_storeu_ps(dst + k, a);
+        d = _mm_or_ps(d, _mm_cmpneq_ps(a, b));
+    }
+    return _mm_movemask_ps(d) != 0;
+#endif
+}
+
+// True when some of o[0..16) has !(|o| > thr) (NaN included).
+SA_INLINE bool any_active16(const float* o, float thr) {
+#if defined(__AVX512F__)
+    const __m512 a = _mm512_abs_ps(_mm512_loadu_ps(o));
+    return _mm512_cmp_ps_mask(a, _mm512_set1_ps(thr), _CMP_NGT_UQ) != 0;
+#elif defined(__AVX2__)
+    const __m256 sm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)), t = _mm256_set1_ps(thr);
+    const __m256 a0 = _mm256_and_ps(_mm256_loadu_ps(o), sm), a1 = _mm256_and_ps(_mm256_loadu_ps(o + 8), sm);
+    return _mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(a0, t, _CMP_NGT_UQ), _mm256_cmp_ps(a1, t, _CMP_NGT_UQ))) != 0;
+#else
+    const __m128 sm = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff)), t = _mm_set1_ps(thr);
+    __m128 d = _mm_setzero_ps();
+    for (int k = 0; k < 16; k += 4) d = _mm_or_ps(d, _mm_cmpngt_ps(_mm_and_ps(_mm_loadu_ps(o + k), sm), t));
+    return _mm_movemask_ps(d) != 0;
+#endif
+}
+
+template <bool RELU>
+SA_INLINE void td_y_from_v(float* __restrict y, const float* __restrict o, const float* __restrict v, float alpha,
+                           int64_t n) {
+    const uint32_t ab = __builtin_bit_cast(uint32_t, alpha);
+#pragma omp simd
+    for (int64_t j = 0; j < n; j++) {
+        const bool open = v[j] == -1.0f;
+        if (RELU) {
+            const uint32_t keep = (open | isnan_bits(o[j])) ? 0xffffffffu : 0u;
+            y[j] = __builtin_bit_cast(float, __builtin_bit_cast(uint32_t, o[j]) & keep);
+        } else {
+            const uint32_t m = open ? 0xffffffffu : 0u;
+            const uint32_t ub = (0x3f800000u & m) | (ab & ~m);
+            y[j] = o[j] * __builtin_bit_cast(float, ub);
+        }
+    }
+}
+
+template <int R>
+SA_INLINE void td_sparse_body(const TdTile& a, float* ws) {
+    const int r = R > 0 ? R : a.r;
+    const int T = a.T;
+    const int64_t H = a.H, W = a.W;
+    const int64_t halo = (int64_t)T * r;
+    const int64_t er0 = std::max<int64_t>(0, a.R0 - halo), er1 = std::min<int64_t>(H, a.R1 + halo);
+    const int64_t ec0 = std::max<int64_t>(0, a.C0 - halo), ec1 = std::min<int64_t>(W, a.C1 + halo);
+    const int64_t eh = er1 - er0, ew = ec1 - ec0;
+    const int64_t pv = round_up(ew + 2 * r, 16);
+    const int nb = (int)((ew + kSpBlock - 1) / kSpBlock);
+    const int nw = (nb + 63) / 64;
+    float* V = ws;                       // (eh + 2r) x pv
+    float* tmp = V + (eh + 2 * r) * pv;  // pv
+    float* hs = tmp + pv;                // pv (runtime radius)
+    float* ring = hs + pv;               // (r + 1) x pv
+    uint64_t* act = reinterpret_cast<uint64_t*>(ring + (int64_t)(r + 1) * pv);  // eh x nw
+    uint64_t* flip = act + eh * nw;      // eh x nw: flips of the previous iteration
+    uint64_t* nflip = flip + eh * nw;    // eh x nw: flips of this one
+    uint64_t* rmask = nflip + eh * nw;   // (r + 1) x nw: blocks computed into each ring slot
+    uint64_t* need = rmask + (int64_t)(r + 1) * nw;  // nw
+    const GateParams gp = a.gp;
+    const float lambda = a.lambda;
+    const float* g = a.g;
+    // |o| <= thr (or NaN): the gate may change. Computed in double, so a huge lambda gives inf.
+    const double thr_d = (double)lambda * 1.001;
+    const float thr = thr_d > 3.4e38 ? __builtin_inff() : (float)thr_d;
+    auto vrow = [&](int64_t i) { return V + (i + r) * pv + r; };
+    auto orow = [&](int64_t i) { return a.o + (er0 + i) * W + ec0; };
+
+    // v^0 over E with the zero ring, and the active blocks of every row. Rows are set up as
+    // iteration 1 first reads them (init_to), so reading o overlaps that iteration's work.
+    for (int64_t i = -r; i < 0; i++) memset(vrow(i) - r, 0, sizeof(float) * (size_t)pv);
+    for (int64_t i = eh; i < eh + r; i++) memset(vrow(i) - r, 0, sizeof(float) * (size_t)pv);
+    memset(act, 0, sizeof(uint64_t) * (size_t)(3 * eh * nw));
+    int64_t inited = 0;
+    auto init_to = [&](int64_t end) {
+      for (int64_t i = inited; i < std::min(end, eh); i++) {
+        float* v = vrow(i);
+        const float* o = orow(i);
+        memset(v - r, 0, sizeof(float) * (size_t)r);
+        td_init_row<false>(v, o, ew, gp);
+        memset(v + ew, 0, sizeof(float) * (size_t)(pv - r - ew));
+        uint64_t* am = act + i * nw;
+        for (int b = 0; b < nb; b++) {
+            const int64_t j0 = (int64_t)b * kSpBlock, j1 = std::min<int64_t>(ew, j0 + kSpBlock);
+            bool any = false;
+            if (j1 - j0 == kSpBlock) {
+                any = any_active16(o + j0, thr);
+            } else {
+                for (int64_t j = j0; j < j1; j++) any |= !(std::fabs(o[j]) > thr);
+            }
+            if (any) am[b >> 6] |= uint64_t(1) << (b & 63);
+        }
+      }
+      inited = std::max(inited, std::min(end, eh));
+    };
+
+    const int dil = (r + kSpBlock - 1) / kSpBlock;
+    const float* rows[2 * SA_TD_MAX_RADIUS + 1];
+    // Row i's recomputed blocks leave the ring: flips recorded, values copied into V.
+    bool final_it = false, done = false;
+    const int64_t oc0 = a.C0 - ec0, on = a.C1 - a.C0;  // output columns, local
+    auto write_y = [&](int64_t i) {  // y of local row i from its final gates
+        float* y = a.y + (er0 + i) * W + a.C0;
+        const float* o = orow(i) + oc0;
+        const float* v = vrow(i) + oc0;
+        if (gp.alpha == 0.0f)
+            td_y_from_v<true>(y, o, v, gp.alpha, on);
+        else
+            td_y_from_v<false>(y, o, v, gp.alpha, on);
+    };
+    auto retire = [&](int64_t i, int64_t lc0, int64_t lc1, bool& any_flip) {
+        const int slot = (int)(i % (r + 1));
+        const uint64_t* rm = rmask + (int64_t)slot * nw;
+        const float* src = ring + (int64_t)slot * pv;
+        float* dst = vrow(i);
+        uint64_t* nf = nflip + i * nw;
+        uint64_t anyf = 0;
+        for (int w = 0; w < nw; w++) {
+            uint64_t bits = rm[w], nfw = 0;
+            while (bits) {
+                const int bb = __builtin_ctzll(bits);
+                bits &= bits - 1;
+                const int64_t j0 = (int64_t)(w * 64 + bb) * kSpBlock;
+                uint64_t diff;
+                if (j0 >= lc0 && j0 + kSpBlock <= lc1) {
+                    diff = diff_copy16(src + j0, dst + j0);
+                } else {
+                    diff = 0;
+                    const int64_t a0 = std::max<int64_t>(lc0, j0), a1 = std::min<int64_t>(lc1, j0 + kSpBlock);
+                    for (int64_t j = a0; j < a1; j++) {
+                        diff |= src[j] != dst[j];
+                        dst[j] = src[j];
+                    }
+                }
+                nfw |= diff << bb;  // in registers: no store per flipped block
+            }
+            nf[w] |= nfw;
+            anyf |= nfw;
+        }
+        if (anyf) any_flip = true;
+        if (final_it) write_y(i);  // iteration T covers exactly the output rows
+    };
+
+    for (int t = 1; t <= T; t++) {
+        final_it = t == T;
+        const int64_t grow = (int64_t)(T - t) * r;
+        const int64_t lr0 = std::max<int64_t>(er0, a.R0 - grow) - er0;
+        const int64_t lr1 = std::min<int64_t>(er1, a.R1 + grow) - er0;
+        const int64_t lc0 = std::max<int64_t>(ec0, a.C0 - grow) - ec0;
+        const int64_t lc1 = std::min<int64_t>(ec1, a.C1 + grow) - ec0;
+        const int b_lo = (int)(lc0 / kSpBlock), b_hi = (int)((lc1 + kSpBlock - 1) / kSpBlock);  // [b_lo, b_hi)
+        bool any_flip = false;
+        memset(nflip, 0, sizeof(uint64_t) * (size_t)(eh * nw));
+        // Rows of o in blocks of 16: long streams for the prefetchers.
+        if (t == 1) init_to(lr0 + r + 1 + 16);
+        for (int64_t i = lr0; i < lr1; i++) {
+            if (t == 1 && inited < i + r + 1) init_to(i + r + 1 + 16);
+            if (i - r - 1 >= lr0) retire(i - r - 1, lc0, lc1, any_flip);
+            // Blocks of row i to compute: active ones (iteration 1), or active ones within r
+            // of a flip of the previous iteration, inside the columns of this iteration.
+            const uint64_t* am = act + i * nw;
+            bool empty = true;
+            if (t == 1) {
+                for (int w = 0; w < nw; w++) need[w] = am[w];
+            } else {
+                const int64_t q0 = std::max<int64_t>(0, i - r), q1 = std::min<int64_t>(eh, i + r + 1);
+                for (int w = 0; w < nw; w++) {
+                    uint64_t acc = 0;  // in a register: need may alias the flip masks' type
+                    for (int64_t q = q0; q < q1; q++) acc |= flip[q * nw + w];
+                    need[w] = acc;
+                }
+                mask_dilate(need, nw, dil);
+                for (int w = 0; w < nw; w++) need[w] &= am[w];
+            }
+            for (int w = 0; w < nw; w++) {
+                const int base = w * 64;
+                uint64_t keep = ~uint64_t(0);
+                if (b_lo > base) keep &= b_lo - base >= 64 ? 0 : ~uint64_t(0) << (b_lo - base);
+                if (b_hi < base + 64) keep &= b_hi <= base ? 0 : ~uint64_t(0) >> (64 - (b_hi - base));
+                need[w] &= keep;
+                empty &= need[w] == 0;
+            }
+            uint64_t* rm = rmask + (int64_t)(i % (r + 1)) * nw;
+            for (int w = 0; w < nw; w++) rm[w] = need[w];
+            if (empty) continue;
+            for (int k = 0; k <= 2 * r; k++) rows[k] = vrow(i - r + k) - r;  // padded column 0
+            float* out = ring + (i % (r + 1)) * pv;
+            const float* o = orow(i);
+            // Runs of blocks, one vertical and one horizontal pass each; gaps of up to
+            // kSpGap blocks are computed too (a run costs about that much to set up, and
+            // recomputing a block that cannot change gives its old values, bit for bit).
+            // The ring slot's mask says what was computed, so retire copies exactly that.
+            auto bit = [&](int q) { return (int)((need[q >> 6] >> (q & 63)) & 1); };
+            int b = b_lo;
+            while (b < b_hi) {
+                if (!bit(b)) {
+                    b++;
+                    continue;
+                }
+                int e = b + 1;
+                for (;;) {
+                    while (e < b_hi && bit(e)) e++;
+                    int gq = e;
+                    while (gq < b_hi && gq - e < kSpGap && !bit(gq)) gq++;
+                    if (gq < b_hi && gq - e < kSpGap && bit(gq)) {
+                        for (int q = e; q < gq; q++) rm[q >> 6] |= uint64_t(1) << (q & 63);
+                        e = gq;
+                    } else {
+                        break;
+                    }
+                }
+                const int64_t j0 = std::max<int64_t>(lc0, (int64_t)b * kSpBlock);
+                const int64_t j1 = std::min<int64_t>(lc1, (int64_t)e * kSpBlock);
+                td_vpass<R>(tmp, rows, g, r, j0, j1 + 2 * r);
+                td_hpass<R, false, false>(out, tmp, o, hs, g, r, lambda, gp, j0, j1);
+                b = e;
+            }
+        }
+        for (int64_t i = std::max<int64_t>(lr0, lr1 - r - 1); i < lr1; i++) retire(i, lc0, lc1, any_flip);
+        std::swap(flip, nflip);
+        if (final_it) done = true;  // y written as the rows left the ring
+        if (!any_flip) break;       // a fixed point: later iterations change nothing
+    }
+    if (!done)  // stopped early (or T rows never reached): y from the final gates
+        for (int64_t gi = a.R0; gi < a.R1; gi++) write_y(gi - er0);
+}
+
+template <int R>
+void td_sparse_fn(const TdTile& a, float* ws) {
+    td_sparse_body<R>(a, ws);
+}
+
+template <int... R>
+TdTileFn td_sparse_radius(int r, std::integer_sequence<int, R...>) {
+    static constexpr TdTileFn fns[] = {td_sparse_fn<R>...};
+    return fns[r >= 0 && r < (int)sizeof...(R) ? r : 0];
+}
+
 // The table's tile kernel for one (R, SOFT, WAVE).
 template <int R, bool SOFT, bool WAVE>
 void td_tile_fn(const TdTile& a, float* ws) {
@@ -259,6 +554,8 @@ TdTileFn td_tile(bool soft, bool wave, int r) {
     if (soft) return wave ? td_tile_radius<true, true>(r, radii) : td_tile_radius<true, false>(r, radii);
     return wave ? td_tile_radius<false, true>(r, radii) : td_tile_radius<false, false>(r, radii);
 }
+
+TdTileFn td_sparse(int r) { return td_sparse_radius(r, std::make_integer_sequence<int, 9>{}); }
 
 }  // namespace SA_ISA_NS
 

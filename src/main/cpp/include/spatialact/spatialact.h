@@ -192,7 +192,7 @@ SA_API int sa_cpu_set_threads(int threads);
 /* The CPU backend's workspace budget in bytes: no workspace buffer larger than this is
  * allocated; a call that needs one fails with SA_ERR_OUT_OF_MEMORY before allocating (instead of
  * meeting the OOM killer). Default: half of the physical memory; bytes <= 0 restores it. The
- * bounds of each operator's workspace are in docs/OPERATORS.md (NTD-LReLU's is the large one). */
+ * bounds of each operator's workspace are in docs/OPERATORS.md (NTD-LReLU: 16 MiB per tile task). */
 SA_API int64_t sa_cpu_workspace_limit(void);
 SA_API int sa_cpu_set_workspace_limit(int64_t bytes);
 
