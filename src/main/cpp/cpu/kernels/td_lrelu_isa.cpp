@@ -285,6 +285,14 @@ SA_INLINE bool diff_copy16(const float* __restrict src, float* __restrict dst) {
     _mm256_storeu_ps(dst, a0);
     _mm256_storeu_ps(dst + 8, a1);
     return _mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(a0, b0, _CMP_NEQ_UQ), _mm256_cmp_ps(a1, b1, _CMP_NEQ_UQ))) != 0;
+#elif defined(__aarch64__)
+    uint32x4_t d = vdupq_n_u32(0);
+    for (int k = 0; k < 16; k += 4) {
+        const float32x4_t a = vld1q_f32(src + k), b = vld1q_f32(dst + k);
+        vst1q_f32(dst + k, a);
+        d = vorrq_u32(d, vmvnq_u32(vceqq_f32(a, b)));  // not equal, or unordered
+    }
+    return vmaxvq_u32(d) != 0;
 #else
     __m128 d = _mm_setzero_ps();
     for (int k = 0; k < 16; k += 4) {
@@ -305,6 +313,11 @@ SA_INLINE bool any_active16(const float* o, float thr) {
     const __m256 sm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)), t = _mm256_set1_ps(thr);
     const __m256 a0 = _mm256_and_ps(_mm256_loadu_ps(o), sm), a1 = _mm256_and_ps(_mm256_loadu_ps(o + 8), sm);
     return _mm256_movemask_ps(_mm256_or_ps(_mm256_cmp_ps(a0, t, _CMP_NGT_UQ), _mm256_cmp_ps(a1, t, _CMP_NGT_UQ))) != 0;
+#elif defined(__aarch64__)
+    const float32x4_t t = vdupq_n_f32(thr);
+    uint32x4_t d = vdupq_n_u32(0);
+    for (int k = 0; k < 16; k += 4) d = vorrq_u32(d, vmvnq_u32(vcgtq_f32(vabsq_f32(vld1q_f32(o + k)), t)));  // !(|o| > thr)
+    return vmaxvq_u32(d) != 0;
 #else
     const __m128 sm = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff)), t = _mm_set1_ps(thr);
     __m128 d = _mm_setzero_ps();
