@@ -828,6 +828,8 @@ SA_EMU_API void __tsan_func_exit() {}
 SA_EMU_API void __tsan_init() {}
 SA_EMU_API void __tsan_vptr_update(void**, void*) {}
 SA_EMU_API void __tsan_vptr_read(void**) {}
+SA_EMU_API char __tsan_atomic8_load(const volatile char* a, int) { return __atomic_load_n(a, __ATOMIC_SEQ_CST); }
+SA_EMU_API void __tsan_atomic8_store(volatile char* a, char v, int) { __atomic_store_n(a, v, __ATOMIC_SEQ_CST); }
 SA_EMU_API int __tsan_atomic32_load(const volatile int* a, int) { return __atomic_load_n(a, __ATOMIC_SEQ_CST); }
 SA_EMU_API void __tsan_atomic32_store(volatile int* a, int v, int) { __atomic_store_n(a, v, __ATOMIC_SEQ_CST); }
 SA_EMU_API long __tsan_atomic64_load(const volatile long* a, int) { return __atomic_load_n(a, __ATOMIC_SEQ_CST); }

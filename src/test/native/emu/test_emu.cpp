@@ -24,6 +24,10 @@
 #include <string>
 #include <vector>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #include "cuda_emu.h"
 #include "sa_emu.h"
 #include "sa_test_util.h"
@@ -682,6 +686,9 @@ void run_section(const std::string& device, bool mutants, ChildTally* out) {
                    (long long)st.launches, (long long)st.blocks, (long long)st.threads, (long long)st.barriers,
                    (long long)st.replays);
         }
+#if defined(__SANITIZE_ADDRESS__)
+        __lsan_do_leak_check();  // the child ends with _exit: check its leaks here
+#endif
         out->passed = g_t.passed;
         out->failed = g_t.failed;
         out->br = g_br;
