@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 
 echo "== mvn install (the library: JUnit 5, then the native ctest programs; installed for the CLI)"
 mvn -B -ntp install
+# The emulated GPU's summary (src/test/native/emu: the CUDA kernels run by ctest above).
+grep -hE "^emulated GPU: [0-9]+ passed|^GPU FReLU outputs bit-identical|^  .*(no_barrier|short|unguarded)[a-z_]*: " \
+    target/native/Testing/Temporary/LastTest.log 2>/dev/null | sed 's/^/  /' || true
 
 echo "== cli: mvn test (the command-line tool and demo, against the installed library)"
 mvn -B -ntp -f cli/pom.xml test
