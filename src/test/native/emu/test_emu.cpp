@@ -428,6 +428,8 @@ struct TdCase {
     const char* what;
 };
 
+int64_t g_td_n = 0, g_td_same = 0, g_ntd_n = 0, g_ntd_same = 0;
+
 void td_one(const TdCase& c, uint64_t seed, bool ntd = false, int S = 3, int P = 1, int knn = 0, int Cg = 0) {
     HostParams hp;
     hp.p.eps = c.eps;
@@ -469,6 +471,7 @@ void td_one(const TdCase& c, uint64_t seed, bool ntd = false, int S = 3, int P =
              c.radius, c.T, ntd && Cg ? " guide" : "", ntd && knn ? " knn" : "", (long long)d, o.size(), (long long)fl, e,
              (long long)k.tile, (long long)k.global);
     bool ok = g.rc == SA_OK && g.new_faults == 0;
+    if (hard) (ntd ? g_ntd_n : g_td_n) += (int64_t)o.size(), (ntd ? g_ntd_same : g_td_same) += (int64_t)o.size() - d;
     if (hard && !ntd)
         ok = ok && (!have_fma_cpu() || d == 0);  // the design's claim: bit for bit
     else if (hard)
@@ -508,6 +511,8 @@ void test_td() {
     td_one(nc[1], seed++, true, 3, 1, 0, 3);   // caller's guide
     td_one(nc[0], seed++, true, 7, 3, 0, 2);   // largest window, guide
     td_one(nc[2], seed++, true);
+    printf("  [%s] hard TD: %lld of %lld outputs bit-identical to the FMA CPU build; hard NTD: %lld of %lld\n",
+           g_device.c_str(), (long long)g_td_same, (long long)g_td_n, (long long)g_ntd_same, (long long)g_ntd_n);
 }
 
 // ---- 3. the broken kernels ---------------------------------------------------------------
@@ -760,7 +765,8 @@ int main() {
     }
     printf("broken kernels (each must be flagged on at least one device):\n");
     for (const std::string& s : summary) printf("  %s\n", s.c_str());
-    if (!summary.empty())
+    // (td_no_barrier_tiles needs blocks that loop over tiles: the tiny device)
+    if (std::find(devices.begin(), devices.end(), "tiny") != devices.end())
         for (const char* m : {"frelu_no_barrier", "frelu_stage_short", "frelu_unguarded", "td_no_barrier",
                               "td_no_barrier_tiles", "td_halo_short", "td_stage_short", "ew_tail_short"})
             check(std::find(flagged.begin(), flagged.end(), m) != flagged.end(),
