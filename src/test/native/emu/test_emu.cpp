@@ -515,6 +515,32 @@ void test_td() {
            g_device.c_str(), (long long)g_td_same, (long long)g_td_n, (long long)g_ntd_same, (long long)g_ntd_n);
 }
 
+// Issue 11, item 5 (open): an operator launches on the calling thread's current device, which
+// is the device of the thread's last sa_cuda_* call, not the device of its pointers. Reproduced
+// here with two emulated devices (the emulator refuses the foreign pointers); reported, not
+// counted, until the fix lands.
+void multi_gpu_repro() {
+    const sa_shape s{1, 1, 4, 8};
+    std::vector<float> h(32, 1.0f);
+    void *x1 = nullptr, *y1 = nullptr, *z0 = nullptr;
+    sa_cuda_malloc(1, 128, &x1);
+    sa_cuda_malloc(1, 128, &y1);
+    sa_cuda_memcpy_h2d(1, x1, h.data(), 128, nullptr);
+    sa_cuda_malloc(0, 128, &z0);  // the thread's current device is now 0
+    sa_params p;
+    sa_params_init(&p);
+    sa_emu_set_quiet(1);
+    const int rc = sa_cuda_leaky_relu_forward((const float*)x1, (float*)y1, s, &p, nullptr);
+    const int rs = rc ? rc : sa_cuda_stream_synchronize(1, nullptr);
+    sa_emu_set_quiet(0);
+    printf("  multi-GPU (issue 11, 5): leaky_relu on device-1 memory after an allocation on device 0: %s\n",
+           rc || rs ? "launched on device 0 and refused (the bug, reproduced)" : "ran on device 1 (fixed)");
+    sa_emu_reset_fault();
+    sa_cuda_free(1, x1);
+    sa_cuda_free(1, y1);
+    sa_cuda_free(0, z0);
+}
+
 // ---- 3. the broken kernels ---------------------------------------------------------------
 
 // Runs fn in a child process (ASan builds: a report aborts the child, which is the finding),
@@ -667,7 +693,7 @@ void run_section(const std::string& device, bool mutants, ChildTally* out) {
     const pid_t pid = fork();
     if (pid == 0) {
         g_device = device + (mutants ? " smem cap 24 KiB" : "");
-        if (sa_emu_select(device.c_str(), 1)) {
+        if (sa_emu_select(device.c_str(), device == "h100" && !mutants ? 2 : 1)) {
             check(false, "unknown device model: " + device);
         } else {
             // (the cap before the first launch: the library caches the device's attributes)
@@ -683,6 +709,7 @@ void run_section(const std::string& device, bool mutants, ChildTally* out) {
                 test_frelu();
                 test_elementwise();
                 test_td();
+                if (device == "h100") multi_gpu_repro();
             }
             sa_emu_stats st;
             sa_emu_get_stats(&st);
