@@ -11,6 +11,12 @@ mvn -B -ntp install
 grep -hE "^emulated GPU: [0-9]+ passed|^GPU FReLU outputs bit-identical|^  .*(no_barrier|short|unguarded)[a-z_]*: " \
     target/native/Testing/Temporary/LastTest.log 2>/dev/null | sed 's/^/  /' || true
 
+# The Java GPU tests on the emulated GPU: the same test classes, with the emulated backend
+# (target/native/emu-java/libspatialact.so, built by ctest's tree above; never in the jar)
+# loaded through NativeLoader's spatialact.library.path. They must run, not skip.
+echo "== Java GPU tests on the emulated GPU (docs/EMULATOR.md)"
+scripts/emu-java.sh
+
 echo "== cli: mvn test (the command-line tool and demo, against the installed library)"
 mvn -B -ntp -f cli/pom.xml test
 
