@@ -1,5 +1,5 @@
 // Memory accesses per output element of every CUDA kernel, counted by the emulated GPU's
-// counting build (libspatialact_emu_count: every load and store of the kernels goes through
+// counting build (libspatialact_emu_count.so: every load and store of the kernels goes through
 // cuda_emu.cpp's counters), on the emulated H100, one replay. Global accesses are what the
 // kernels' load/store paths issue (before any cache: the L1/L2 hits of a real GPU are not
 // modelled), shared ones what they read and write on chip, "stack" the thread's own frame

@@ -1,5 +1,5 @@
 // Control of the emulated GPU (cuda_emu.cpp) for the test programs linked against the
-// emulated backend (libspatialact_emu.so). Plain C: the Java tests may call it too.
+// emulated backend (emu-java/libspatialact.so (target spatialact_emu)). Plain C: the Java tests may call it too.
 #ifndef SA_EMU_H
 #define SA_EMU_H
 

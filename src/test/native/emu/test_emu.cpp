@@ -1,4 +1,4 @@
-// The emulated GPU's own test (docs/EMULATOR.md), against libspatialact_emu:
+// The emulated GPU's own test (docs/EMULATOR.md), against spatialact_emu:
 //  1. the emulator: launch limits of the device model, barrier divergence, races and
 //     uninitialised shared reads (replays), pointer and copy checks - on small kernels here;
 //  2. every CUDA kernel on every emulated device model (h100, a100, sm86, sm61, tiny,
