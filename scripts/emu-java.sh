@@ -10,6 +10,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 dir="$ROOT/target/native/emu-java"
+if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
+    echo "emu-java: the emulated GPU is built on x86-64 Linux only: skipped"
+    exit 0
+fi
 tests="${SA_EMU_JAVA_TESTS:-GpuOperatorTest}"
 [ -f "$dir/libspatialact.so" ] || { echo "emu-java: $dir/libspatialact.so not built (run mvn install first)"; exit 1; }
 jni=$(find "$ROOT/target/classes" -name libjnispatialact.so | head -1)
