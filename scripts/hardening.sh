@@ -57,8 +57,10 @@ step_asan() {
         # Only the library and the test programs (ctest -N lists them); benchmarks are not run.
         local tests
         # (the emulated GPU's emu_* tests run three programs: their target is sa_emu_tests)
-        tests=$(ctest --test-dir "$ROOT/build-asan" -N | sed -n 's/^ *Test *#[0-9]*: *//p' | grep -v '^emu_' | tr '\n' ' ')
-        if ctest --test-dir "$ROOT/build-asan" -N | grep -q ': emu_'; then tests="$tests sa_emu_tests"; fi
+        local all
+        all=$(ctest --test-dir "$ROOT/build-asan" -N | sed -n 's/^ *Test *#[0-9]*: *//p')
+        tests=$(echo "$all" | grep -v '^emu_' | tr '\n' ' ')
+        case "$all" in *emu_*) tests="$tests sa_emu_tests" ;; esac
         echo "test programs: $tests"
         [ -n "$tests" ] || { echo "no test programs found"; exit 1; }
         # shellcheck disable=SC2086
