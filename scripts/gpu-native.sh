@@ -6,7 +6,8 @@
 #   4. bench_ops (the cuDNN baseline when libcudnn.so.9 is found; SA_CUDNN_DIR is taken
 #      from PyTorch's bundled cuDNN when unset) and scripts/torch_frelu_bench.py when
 #      PyTorch is installed,
-#   5. compute-sanitizer memcheck, racecheck and synccheck on test_ops, when present.
+#   5. compute-sanitizer memcheck, racecheck, synccheck and initcheck on test_ops and test_td,
+#      when present. SA_REQUIRE_GPU=1: the native tests fail instead of skipping without a GPU.
 # Every step logs to $1 (default ./gpu-out). A failing step after the build does not stop
 # the others, so that all logs are collected; the exit status is non-zero if any failed.
 #
@@ -57,6 +58,8 @@ cmake --build "$BUILD" -j "$JOBS" 2>&1 | tee "$OUT/build.log"
 
 TESTS="$BUILD/src/test/native"
 
+# The GPU cases must run here: a test program that finds no GPU fails instead of skipping.
+export SA_REQUIRE_GPU=1
 step ctest ctest --test-dir "$BUILD" --output-on-failure
 
 if [ "${SA_SKIP_HUGE:-0}" != "1" ]; then
@@ -96,6 +99,10 @@ else
     step sanitizer-memcheck "$SANITIZER" --tool memcheck --leak-check full --error-exitcode 99 "$TESTS/test_ops"
     step sanitizer-racecheck "$SANITIZER" --tool racecheck --racecheck-report all --error-exitcode 99 "$TESTS/test_ops"
     step sanitizer-synccheck "$SANITIZER" --tool synccheck --error-exitcode 99 "$TESTS/test_ops"
+    step sanitizer-initcheck "$SANITIZER" --tool initcheck --error-exitcode 99 "$TESTS/test_ops"
+    for tool in memcheck racecheck synccheck initcheck; do
+        step "sanitizer-$tool-td" "$SANITIZER" --tool "$tool" --error-exitcode 99 "$TESTS/test_td"
+    done
     unset SA_TEST_MAX_NUMEL
 fi
 

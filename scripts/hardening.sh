@@ -9,8 +9,12 @@
 #   jni   the Java suites (the library's, hardening tests included, and the CLI's) under
 #         -Xcheck:jni: mvn install -Dsa.test.argLine=-Xcheck:jni, then the same test in cli/;
 #         fails if Maven fails or if the JVM reports
-#         any JNI problem (in the Maven log, Surefire's reports and its .dumpstream files).
-# Usage: scripts/hardening.sh [asan] [fuzz] [jni]      (no argument: all three, in that order)
+#         any JNI problem (in the Maven log, Surefire's reports and its .dumpstream files);
+#   ptxas the device code's static budget (scripts/ptxas-budget.sh: ptxas -v for sm_80 and
+#         sm_90, no spills or stack beyond scripts/ptxas-budget.txt); skipped without nvcc.
+# The asan step includes the emulated GPU (src/test/native/emu, docs/EMULATOR.md): the CUDA
+# kernels compiled for the host and run by ctest under ASan+UBSan, with or without nvcc.
+# Usage: scripts/hardening.sh [asan] [fuzz] [jni] [ptxas]   (no argument: all four, in that order)
 # Environment: SA_FUZZ_SECONDS (60), SA_FUZZ_SEED (0 = random), SA_JOBS (2),
 #   SA_INSTALL_CLANG (1: apt-get install clang and its libFuzzer runtime when missing; 0: skip
 #   the fuzz step with a message instead), SA_MVN_ARGS (extra Maven arguments, e.g. -o).
@@ -25,7 +29,7 @@ FUZZ_SECONDS="${SA_FUZZ_SECONDS:-60}"
 LOGS="$ROOT/build-hardening"
 mkdir -p "$LOGS"
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(asan fuzz jni)
+[ ${#steps[@]} -eq 0 ] && steps=(asan fuzz jni ptxas)
 
 failed=()
 t_all=$(date +%s)
@@ -52,7 +56,11 @@ step_asan() {
             -DCMAKE_BUILD_TYPE=RelWithDebInfo || exit 1
         # Only the library and the test programs (ctest -N lists them); benchmarks are not run.
         local tests
-        tests=$(ctest --test-dir "$ROOT/build-asan" -N | sed -n 's/^ *Test *#[0-9]*: *//p' | tr '\n' ' ')
+        # (the emulated GPU's emu_* tests run three programs: their target is sa_emu_tests)
+        local all
+        all=$(ctest --test-dir "$ROOT/build-asan" -N | sed -n 's/^ *Test *#[0-9]*: *//p')
+        tests=$(echo "$all" | grep -v '^emu_' | tr '\n' ' ')
+        case "$all" in *emu_*) tests="$tests sa_emu_tests" ;; esac
         echo "test programs: $tests"
         [ -n "$tests" ] || { echo "no test programs found"; exit 1; }
         # shellcheck disable=SC2086
@@ -61,6 +69,9 @@ step_asan() {
     ) >"$log" 2>&1
     local rc=$?
     grep -E "Test +#|tests passed|tests failed" "$log" | sed 's/^/    /'
+    # the emulated GPU's summary (its programs' output is in ctest's log)
+    grep -hE "^emulated GPU: [0-9]+ passed|^(GPU FReLU outputs|  \[h100|broken kernels|  \[(h100|tiny) smem)" \
+        "$ROOT/build-asan/Testing/Temporary/LastTest.log" 2>/dev/null | sed 's/^/    /' | sed -n 1,40p
     if grep -qE "$SAN_PATTERN" "$log"; then
         grep -E "$SAN_PATTERN" "$log" | sed -n 1,20p | sed 's/^/    /'
         fail "asan: sanitizer reports (see $log)"
@@ -161,12 +172,30 @@ step_jni() {
     fi
 }
 
+step_ptxas() {
+    local t0=$(date +%s) log="$LOGS/ptxas.log"
+    if ! command -v nvcc >/dev/null 2>&1; then
+        note "ptxas: no nvcc on this machine: the static device-code check is skipped"
+        return
+    fi
+    note "ptxas: every kernel through ptxas -v for sm_80 and sm_90 against scripts/ptxas-budget.txt"
+    "$ROOT/scripts/ptxas-budget.sh" "$LOGS/ptxas.txt" >"$log" 2>&1
+    local rc=$?
+    grep -E "SPILLS>|STACK>|ptxas-budget" "$log" | sed 's/^/    /'
+    if [ $rc -ne 0 ]; then
+        fail "ptxas: a kernel spills or exceeds its stack budget, or nvcc failed (see $log)"
+    else
+        note "ptxas: ok ($(($(date +%s) - t0)) s; table in $LOGS/ptxas.txt)"
+    fi
+}
+
 for s in "${steps[@]}"; do
     case "$s" in
         asan) step_asan ;;
         fuzz) step_fuzz ;;
         jni) step_jni ;;
-        *) fail "unknown step '$s' (asan, fuzz, jni)" ;;
+        ptxas) step_ptxas ;;
+        *) fail "unknown step '$s' (asan, fuzz, jni, ptxas)" ;;
     esac
 done
 

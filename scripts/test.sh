@@ -7,6 +7,15 @@ cd "$(dirname "$0")/.."
 
 echo "== mvn install (the library: JUnit 5, then the native ctest programs; installed for the CLI)"
 mvn -B -ntp install
+# The emulated GPU's summary (src/test/native/emu: the CUDA kernels run by ctest above).
+grep -hE "^emulated GPU: [0-9]+ passed|^GPU FReLU outputs bit-identical|^  .*(no_barrier|short|unguarded)[a-z_]*: " \
+    target/native/Testing/Temporary/LastTest.log 2>/dev/null | sed 's/^/  /' || true
+
+# The Java GPU tests on the emulated GPU: the same test classes, with the emulated backend
+# (target/native/emu-java/libspatialact.so, built by ctest's tree above; never in the jar)
+# loaded through NativeLoader's spatialact.library.path. They must run, not skip.
+echo "== Java GPU tests on the emulated GPU (docs/EMULATOR.md)"
+scripts/emu-java.sh
 
 echo "== platform: mvn install (spatialact-platform, the aggregator the CLI and users depend on)"
 mvn -B -ntp -q -f platform/pom.xml install

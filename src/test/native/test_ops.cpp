@@ -6,7 +6,7 @@
 //  - with a GPU: the same cases on the GPU against the CPU result and the reference, with
 //    aligned, offset-by-one-float (float4 head/tail path) and mixed-alignment (scalar path)
 //    pointers and in-place calls; without one, "SKIP GPU: <reason>".
-// Environment: SA_TEST_SEED=<u64> changes the data; SA_TEST_MAX_NUMEL=<n> skips larger shapes
+// Environment: SA_REQUIRE_GPU=1 fails instead of skipping without a GPU; SA_TEST_SEED=<u64> changes the data; SA_TEST_MAX_NUMEL=<n> skips larger shapes
 // (compute-sanitizer runs); SA_TEST_HUGE=1 adds GPU cases with more than 2^31 elements (needs
 // ~18 GB of GPU memory and ~9 GB of host memory).
 // Output ends with "N passed, M failed"; the exit status is non-zero on any failure.
@@ -718,6 +718,9 @@ int main() {
         no_gpu_tests();
     }
     if (!g.ok) printf("SKIP GPU: %s\n", g.why.empty() ? "no GPU" : g.why.c_str());
+    // SA_REQUIRE_GPU=1 (scripts/gpu-native.sh, the emulated-GPU runs): no GPU is a failure.
+    if (!g.ok && getenv("SA_REQUIRE_GPU") && atoi(getenv("SA_REQUIRE_GPU")) != 0)
+        record(false, "SA_REQUIRE_GPU=1 but the GPU cases cannot run", "    " + g.why + "\n");
 
     const std::vector<sa_shape> shapes = {
         {1, 1, 1, 1},   {1, 1, 1, 2},   {1, 1, 2, 1},    {1, 2, 2, 2},    {2, 3, 5, 7},   {1, 3, 17, 33},

@@ -1069,6 +1069,9 @@ void test_gpu() {
     int rc = sa_cuda_device_count(&count);
     if (rc != SA_OK || count == 0) {
         printf("SKIP GPU: %s\n", rc != SA_OK ? sa_last_error() : "no GPU");
+        // SA_REQUIRE_GPU=1 (scripts/gpu-native.sh, the emulated-GPU runs): a failure instead.
+        const char* req = getenv("SA_REQUIRE_GPU");
+        check(!(req && atoi(req) != 0), "SA_REQUIRE_GPU=1 but the GPU cases cannot run");
         return;
     }
     char name[256];

@@ -1,0 +1,61 @@
+# Broken-kernel variants ("mutants") of the real CUDA sources, each one deliberate bug the
+# emulated GPU must flag (test_emu.cpp runs them; docs/EMULATOR.md lists what flags each).
+# Every mutant is the real file with one text replaced (FROM must occur exactly once; the
+# rewrite fails the build when a kernel change makes it stale), compiled into the emulated
+# backend with its entry points renamed sa_mut_<name>_<op>_forward. Line counts are kept.
+# SA_EMU_MUTANTS: name;file;operator (frelu, td) triples.
+set(SA_EMU_MUTANTS
+    frelu_no_barrier frelu.cu frelu
+    frelu_stage_short frelu.cu frelu
+    frelu_unguarded frelu.cu frelu
+    td_no_barrier td_lrelu.cu td
+    td_no_barrier_tiles td_lrelu.cu td
+    td_halo_short td_lrelu.cu td
+    td_stage_short td_lrelu.cu td
+    ew_tail_short elementwise.cu leaky)
+
+# The barrier between staging the tile and reading it, removed.
+set(SA_MUT_frelu_no_barrier_FROM [==[
+        __syncthreads();
+
+        float out[kRowsPerThread];]==])
+set(SA_MUT_frelu_no_barrier_TO [==[
+        ;
+
+        float out[kRowsPerThread];]==])
+
+# The staging loop one row short: the tile's last row (halo included) is never written.
+set(SA_MUT_frelu_stage_short_FROM [==[idx < SH * SW; idx += kFreluThreads]==])
+set(SA_MUT_frelu_stage_short_TO [==[idx < (SH - 1) * SW; idx += kFreluThreads]==])
+
+# The column guard of the staging load dropped: at the left and right edges the load reads
+# the neighbouring row (and before / past the tensor at its corners).
+set(SA_MUT_frelu_unguarded_FROM [==[if (gi >= 0 && gi < H && gj >= 0 && gj < W) v = xp[gi * W + gj];]==])
+set(SA_MUT_frelu_unguarded_TO [==[if (gi >= 0 && gi < H) v = xp[gi * W + gj];]==])
+
+# TD: the barrier between the vertical and the horizontal pass, removed.
+set(SA_MUT_td_no_barrier_FROM [==[
+            }
+            __syncthreads();
+            // Horizontal pass]==])
+set(SA_MUT_td_no_barrier_TO [==[
+            }
+            ;
+            // Horizontal pass]==])
+
+# TD: the barrier after writing a tile, before the block's next tile overwrites the shared
+# buffers, removed (matters only when blocks loop over tiles: few SMs).
+set(SA_MUT_td_no_barrier_tiles_FROM [==[__syncthreads();  // the next tile overwrites the shared buffers]==])
+set(SA_MUT_td_no_barrier_tiles_TO [==[;  // the next tile overwrites the shared buffers]==])
+
+# TD: the halo one iteration short.
+set(SA_MUT_td_halo_short_FROM [==[const int halo = a.iters * r;]==])
+set(SA_MUT_td_halo_short_TO [==[const int halo = (a.iters - 1) * r;]==])
+
+# TD: the staging loop one row short (the last ring row of sV is never zeroed).
+set(SA_MUT_td_stage_short_FROM [==[pi < eh + 2 * r; pi += kBlockY]==])
+set(SA_MUT_td_stage_short_TO [==[pi < eh + 2 * r - 1; pi += kBlockY]==])
+
+# Element-wise: the scalar tail loop one element short.
+set(SA_MUT_ew_tail_short_FROM [==[for (int64_t i = head + 4 * nvec + tid; i < n; i += stride)]==])
+set(SA_MUT_ew_tail_short_TO [==[for (int64_t i = head + 4 * nvec + tid; i < n - 1; i += stride)]==])
