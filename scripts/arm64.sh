@@ -20,9 +20,10 @@ for tool in aarch64-linux-gnu-g++ qemu-aarch64; do
 done
 [ -d target/classes/dev/spatialact/internal ] || { echo "arm64: build the Java classes first (mvn install)"; exit 1; }
 echo "== arm64: cross build ($B)"
+mkdir -p "$B"
 cmake -S . -B "$B" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=Release -DSA_CUDA=OFF \
-    -DSA_BUILD_TESTS=ON >"$B.log" 2>&1 || { tail -20 "$B.log"; exit 1; }
-cmake --build "$B" -j "${SA_JOBS:-2}" >>"$B.log" 2>&1 || { grep -E "error" "$B.log" | head -20; exit 1; }
+    -DSA_BUILD_TESTS=ON >"$B/build.log" 2>&1 || { tail -20 "$B/build.log"; exit 1; }
+cmake --build "$B" -j "${SA_JOBS:-2}" >>"$B/build.log" 2>&1 || { grep -E "error" "$B/build.log" | head -20; exit 1; }
 file "$B/libspatialact.so" | grep -q "ARM aarch64" || { echo "arm64: $B/libspatialact.so is not an arm64 library"; exit 1; }
 echo "== arm64: native tests under qemu-aarch64"
 failed=0
