@@ -270,9 +270,11 @@ public abstract class NativeOperator implements AutoCloseable {
     /**
      * Calls whose estimated cost (elements x {@link #costPerElement}, in LeakyReLU elements) is
      * at least this are interruptible: {@link Interrupts} raises their native cancel flag when
-     * the thread is interrupted. Below it (about a millisecond) a call is not worth watching.
+     * the thread is interrupted. Below it (2^24 LeakyReLU elements: 5-15 ms on the CI machine) a
+     * call is not worth watching, and the watch (a set insert and a wake-up of the watcher
+     * thread) would show in the plain LeakyReLU calls of typical CNN layers.
      */
-    static final double WATCH_COST = 1 << 20;
+    static final double WATCH_COST = 1 << 24;
 
     /**
      * The most estimated cost one JNI critical region may hold on float[] (the arrays are pinned,
