@@ -173,10 +173,15 @@ public final class Npy {
      *     accepts (see {@link Npy})
      */
     public static NpyArray read(Path file) {
+        return read(file, true);
+    }
+
+    /** Opens and reads file (keep64: keep a float64 file's doubles), every failure the library's. */
+    private static NpyArray read(Path file, boolean keep64) {
         if (file == null) throw invalid("file is null");
         // A FIFO or pipe has no size to seek in: read as a stream (the header, then the data).
         try (SeekableByteChannel ch = FileIo.openForReading(file, MAX_HEADER_BYTES + 12 + 8L * MAX_ELEMENTS)) {
-            return read(ch, file);
+            return read(ch, file, keep64);
         } catch (NoSuchFileException e) {
             throw new SpatialActException(Code.IO, file + ": no such file", e);
         } catch (AccessDeniedException e) {
@@ -210,21 +215,8 @@ public final class Npy {
      * @throws SpatialActException as {@link #read(Path)}
      */
     public static Floats readFloats(Path file) {
-        if (file == null) throw invalid("file is null");
-        try (SeekableByteChannel ch = FileIo.openForReading(file, MAX_HEADER_BYTES + 12 + 8L * MAX_ELEMENTS)) {
-            NpyArray a = read(ch, file, false);
-            return new Floats(a.shape, a.data, a.f64);
-        } catch (NoSuchFileException e) {
-            throw new SpatialActException(Code.IO, file + ": no such file", e);
-        } catch (AccessDeniedException e) {
-            throw new SpatialActException(Code.IO, file + ": cannot read: " + FileIo.denied(file, "read"), e);
-        } catch (IOException e) {
-            throw new SpatialActException(Code.IO, file + ": cannot read: " + e.getMessage(), e);
-        }
-    }
-
-    private static NpyArray read(SeekableByteChannel ch, Path file) throws IOException {
-        return read(ch, file, true);
+        NpyArray a = read(file, false);
+        return new Floats(a.shape, a.data, a.f64);
     }
 
     /** keep64: keep a float64 file's doubles (for {@link NpyArray#toDoubleArray}). */
