@@ -113,6 +113,24 @@ void td_task(void* ctx, int64_t t) {
     j.fn(a, s.p);
 }
 
+// Both planners' last step: shorter row tiles until every thread has two tiles or more (not
+// below max(8, halo) rows), then the tile counts.
+void finish_plan(TdJob& j, int64_t planes, int threads, int64_t halo, int64_t TH, int64_t TW) {
+    const int64_t H = j.H, W = j.W;
+    const int64_t tiles = planes * ((H + TH - 1) / TH) * ((W + TW - 1) / TW);
+    const int64_t want = 2 * (int64_t)threads;
+    if (threads > 1 && tiles < want) {
+        const int64_t min_rows = std::max<int64_t>(8, halo);
+        const int64_t col_tiles = (W + TW - 1) / TW;
+        const int64_t blocks = (want + planes * col_tiles - 1) / (planes * col_tiles);
+        TH = std::min(TH, std::max(min_rows, (H + blocks - 1) / blocks));
+    }
+    j.TH = std::max<int64_t>(1, TH);
+    j.TW = std::max<int64_t>(1, TW);
+    j.row_tiles = (H + j.TH - 1) / j.TH;
+    j.col_tiles = (W + j.TW - 1) / j.TW;
+}
+
 // Wavefront when its rings (T * (2r+B) rows) fit in about half of a core's L2, over whole
 // planes or, for wide planes, column tiles at least as wide as the halo. Otherwise (many
 // iterations times a large radius) a whole-tile v buffer: whole planes while that fits in
@@ -141,18 +159,7 @@ void td_plan(TdJob& j, int64_t planes, int threads) {
         TH = std::max<int64_t>(budget / ew - 2 * halo, std::max<int64_t>(16, halo));
         TH = std::min(TH, H);
     }
-    int64_t tiles = planes * ((H + TH - 1) / TH) * ((W + TW - 1) / TW);
-    const int64_t want = 2 * (int64_t)threads;
-    if (threads > 1 && tiles < want) {
-        const int64_t min_rows = std::max<int64_t>(8, halo);
-        const int64_t col_tiles = (W + TW - 1) / TW;
-        const int64_t blocks = (want + planes * col_tiles - 1) / (planes * col_tiles);
-        TH = std::min(TH, std::max(min_rows, (H + blocks - 1) / blocks));
-    }
-    j.TH = std::max<int64_t>(1, TH);
-    j.TW = std::max<int64_t>(1, TW);
-    j.row_tiles = (H + j.TH - 1) / j.TH;
-    j.col_tiles = (W + j.TW - 1) / j.TW;
+    finish_plan(j, planes, threads, halo, TH, TW);
 }
 
 // The delta scheme keeps v of a whole tile (with its T*r halo): whole planes while v fits in
@@ -171,18 +178,7 @@ void td_plan_sparse(TdJob& j, int64_t planes, int threads) {
         TH = std::max<int64_t>(budget / ew - 2 * halo - 2 * j.r, std::max<int64_t>(16, halo));
         TH = std::min(TH, H);
     }
-    const int64_t tiles = planes * ((H + TH - 1) / TH) * ((W + TW - 1) / TW);
-    const int64_t want = 2 * (int64_t)threads;
-    if (threads > 1 && tiles < want) {
-        const int64_t min_rows = std::max<int64_t>(8, halo);
-        const int64_t col_tiles = (W + TW - 1) / TW;
-        const int64_t blocks = (want + planes * col_tiles - 1) / (planes * col_tiles);
-        TH = std::min(TH, std::max(min_rows, (H + blocks - 1) / blocks));
-    }
-    j.TH = std::max<int64_t>(1, TH);
-    j.TW = std::max<int64_t>(1, TW);
-    j.row_tiles = (H + j.TH - 1) / j.TH;
-    j.col_tiles = (W + j.TW - 1) / j.TW;
+    finish_plan(j, planes, threads, halo, TH, TW);
 }
 
 std::atomic<int> g_td_direct{0};  // sa_internal_cpu_td_direct: 0 auto, 1 direct, 2 delta
