@@ -99,6 +99,21 @@ SA_INLINE void td_hpass(float* __restrict out, const float* __restrict tmp, cons
     }
 }
 
+// The extended region of a tile's T iterations (td_tile_body, td_sparse_body): the output
+// rectangle grown by T*r and clipped to the image, and the padded row pitch of v over it.
+struct TileExtent {
+    int64_t halo, r0, r1, c0, c1, h, w, pv;
+    TileExtent(const TdTile& a, int r)
+        : halo((int64_t)a.T * r),
+          r0(std::max<int64_t>(0, a.R0 - halo)),
+          r1(std::min<int64_t>(a.H, a.R1 + halo)),
+          c0(std::max<int64_t>(0, a.C0 - halo)),
+          c1(std::min<int64_t>(a.W, a.C1 + halo)),
+          h(r1 - r0),
+          w(c1 - c0),
+          pv(round_up(w + 2 * r, 16)) {}
+};
+
 // All T iterations over one tile. Local coordinates: the extended region E = output
 // rectangle grown by T*r and clipped to the image, rows [er0, er1), columns [ec0, ec1).
 // V holds v over E with a ring of r zeros (zero padding of v at the image border; at a halo
@@ -109,12 +124,9 @@ template <int R, bool SOFT>
 SA_INLINE void td_tile_body(const TdTile& a, float* ws) {
     const int r = R > 0 ? R : a.r;
     const int T = a.T;
-    const int64_t H = a.H, W = a.W;
-    const int64_t halo = (int64_t)T * r;
-    const int64_t er0 = std::max<int64_t>(0, a.R0 - halo), er1 = std::min<int64_t>(H, a.R1 + halo);
-    const int64_t ec0 = std::max<int64_t>(0, a.C0 - halo), ec1 = std::min<int64_t>(W, a.C1 + halo);
-    const int64_t eh = er1 - er0, ew = ec1 - ec0;
-    const int64_t pv = round_up(ew + 2 * r, 16);
+    const int64_t W = a.W;
+    const TileExtent e(a, r);
+    const int64_t er0 = e.r0, er1 = e.r1, ec0 = e.c0, ec1 = e.c1, eh = e.h, ew = e.w, pv = e.pv;
     float* V = ws;                                // (eh + 2r) x pv
     float* tmp = V + (eh + 2 * r) * pv;           // pv
     float* ring = tmp + pv;                       // (r + 1) x pv; also the hs row of R == 0
@@ -348,12 +360,9 @@ template <int R>
 SA_INLINE void td_sparse_body(const TdTile& a, float* ws) {
     const int r = R > 0 ? R : a.r;
     const int T = a.T;
-    const int64_t H = a.H, W = a.W;
-    const int64_t halo = (int64_t)T * r;
-    const int64_t er0 = std::max<int64_t>(0, a.R0 - halo), er1 = std::min<int64_t>(H, a.R1 + halo);
-    const int64_t ec0 = std::max<int64_t>(0, a.C0 - halo), ec1 = std::min<int64_t>(W, a.C1 + halo);
-    const int64_t eh = er1 - er0, ew = ec1 - ec0;
-    const int64_t pv = round_up(ew + 2 * r, 16);
+    const int64_t W = a.W;
+    const TileExtent e(a, r);
+    const int64_t er0 = e.r0, er1 = e.r1, ec0 = e.c0, ec1 = e.c1, eh = e.h, ew = e.w, pv = e.pv;
     const int nb = (int)((ew + kSpBlock - 1) / kSpBlock);
     const int nw = (nb + 63) / 64;
     float* V = ws;                       // (eh + 2r) x pv
