@@ -28,6 +28,10 @@ SA_NO_CUDA_ENTRY(sa_cuda_memcpy_d2d, (int, void*, const void*, int64_t, void*), 
 SA_NO_CUDA_ENTRY(sa_cuda_stream_create, (int, void** stream), if (stream) *stream = nullptr)
 SA_NO_CUDA_ENTRY(sa_cuda_stream_destroy, (int, void*), )
 SA_NO_CUDA_ENTRY(sa_cuda_stream_synchronize, (int, void*), )
+SA_NO_CUDA_ENTRY(sa_cuda_versions, (int* driver, int* runtime), if (driver) *driver = 0; if (runtime) *runtime = 0)
+SA_NO_CUDA_ENTRY(sa_cuda_set_debug, (int), )
+SA_NO_CUDA_ENTRY(sa_cuda_release_workspaces, (int), )
+SA_NO_CUDA_ENTRY(sa_cuda_forward_on, (int, int, const float*, const float*, float*, sa_shape, const sa_params*, void*), )
 
 SA_NO_CUDA_ENTRY(sa_cuda_leaky_relu_forward, (const float*, float*, sa_shape, const sa_params*, void*), )
 SA_NO_CUDA_ENTRY(sa_cuda_leaky_relu_backward, (const float*, const float*, float*, sa_shape, const sa_params*, void*), )

@@ -2,15 +2,28 @@
 // statically (see CMakeLists.txt), so the library loads on machines without a driver; the
 // first call here then reports cudaErrorInsufficientDriver as SA_ERR_NO_CUDA.
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mutex>
+#include <set>
+#include <utility>
 
 #include "kernel_utils.cuh"
 #include "spatialact/spatialact.h"
 
 using sa::fail;
 
+// The oldest NVIDIA driver branch the linked CUDA runtime runs on (CUDA 13: R580; 12: R525).
+#define SA_CUDA_MIN_DRIVER_BRANCH (CUDART_VERSION >= 13000 ? 580 : CUDART_VERSION >= 12000 ? 525 : 450)
+
 namespace {
 
-int set_device(const char* fn, int device) {
+using sa::cuda::DeviceScope;
+
+// Makes `device` current for the scope of the caller (restored when scope ends), after checking
+// that it exists.
+int enter_device(const char* fn, int device, DeviceScope* scope) {
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess) {
@@ -19,7 +32,26 @@ int set_device(const char* fn, int device) {
     }
     if (device < 0 || device >= count)
         return fail(SA_ERR_INVALID_ARGUMENT, "%s: device %d does not exist (%d GPU(s))", fn, device, count);
-    SA_CUDA_TRY(fn, cudaSetDevice(device));
+    return scope->enter(fn, device);
+}
+
+// A stream given to a call on `device` must belong to it.
+int check_stream(const char* fn, int device, void* stream) {
+    if (!stream) return SA_OK;
+#if CUDART_VERSION >= 12080
+    int sdev = -1;
+    cudaError_t e = cudaStreamGetDevice((cudaStream_t)stream, &sdev);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return fail(SA_ERR_INVALID_ARGUMENT, "%s: stream %p is not a CUDA stream of this process (%s)", fn, stream,
+                    cudaGetErrorString(e));
+    }
+    if (sdev != device)
+        return fail(SA_ERR_INVALID_ARGUMENT, "%s: the stream belongs to GPU %d, the call names GPU %d", fn, sdev, device);
+#else
+    (void)fn;
+    (void)device;
+#endif
     return SA_OK;
 }
 
@@ -30,7 +62,122 @@ int check_bytes(const char* fn, int64_t bytes) {
 
 }  // namespace
 
+namespace sa {
+namespace cuda {
+
+namespace {
+std::atomic<int> g_debug{-1};  // -1: not yet read from SA_CUDA_DEBUG
+}
+
+bool debug_mode() {
+    int d = g_debug.load(std::memory_order_relaxed);
+    if (d < 0) {
+        const char* env = getenv("SA_CUDA_DEBUG");
+        d = env && *env && strcmp(env, "0") != 0 ? 1 : 0;
+        int expected = -1;
+        g_debug.compare_exchange_strong(expected, d);  // sa_cuda_set_debug may have won: keep it
+        d = g_debug.load(std::memory_order_relaxed);
+    }
+    return d == 1;
+}
+
+int opt_in_shared(const char* fn, const void* kernel, const LaunchCtx& c) {
+    static std::mutex mu;
+    static std::set<std::pair<const void*, int>> done;
+    std::lock_guard<std::mutex> lock(mu);
+    if (done.count({kernel, c.device})) return SA_OK;
+    SA_CUDA_TRY(fn, cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, c.smem_optin));
+    done.insert({kernel, c.device});
+    return SA_OK;
+}
+
+namespace {
+constexpr int kMaxPoolDevices = 64;
+std::mutex g_pool_mu;
+cudaMemPool_t g_pools[kMaxPoolDevices];
+bool g_pool_tried[kMaxPoolDevices];
+}  // namespace
+
+int workspace_pool(const char* fn, int device, cudaMemPool_t* pool) {
+    *pool = nullptr;
+    if (device < 0 || device >= kMaxPoolDevices) return SA_OK;  // (cudaMalloc then)
+    std::lock_guard<std::mutex> lock(g_pool_mu);
+    if (!g_pool_tried[device]) {
+        g_pool_tried[device] = true;
+        int supported = 0;
+        cudaError_t e = cudaDeviceGetAttribute(&supported, cudaDevAttrMemoryPoolsSupported, device);
+        if (e != cudaSuccess || !supported) {
+            cudaGetLastError();
+            return SA_OK;
+        }
+        cudaMemPoolProps props;
+        memset(&props, 0, sizeof props);
+        props.allocType = cudaMemAllocationTypePinned;
+        props.location.type = cudaMemLocationTypeDevice;
+        props.location.id = device;
+        cudaMemPool_t p = nullptr;
+        SA_CUDA_TRY(fn, cudaMemPoolCreate(&p, &props));
+        uint64_t keep = UINT64_MAX;  // keep what is freed for the next call
+        e = cudaMemPoolSetAttribute(p, cudaMemPoolAttrReleaseThreshold, &keep);
+        if (e != cudaSuccess) {
+            cudaMemPoolDestroy(p);
+            return sa::cuda_fail(e, fn, "cudaMemPoolSetAttribute(cudaMemPoolAttrReleaseThreshold)", __FILE__, __LINE__);
+        }
+        g_pools[device] = p;
+    }
+    *pool = g_pools[device];
+    return SA_OK;
+}
+
+}  // namespace cuda
+}  // namespace sa
+
 extern "C" {
+
+int sa_cuda_set_debug(int on) {
+    sa::cuda::g_debug.store(on ? 1 : 0, std::memory_order_relaxed);
+    return SA_OK;
+}
+
+int sa_cuda_release_workspaces(int device) {
+    const char* fn = "sa_cuda_release_workspaces";
+    DeviceScope scope;
+    if (int rc = enter_device(fn, device, &scope)) return rc;
+    cudaMemPool_t pool = nullptr;
+    {
+        std::lock_guard<std::mutex> lock(sa::cuda::g_pool_mu);
+        if (device < sa::cuda::kMaxPoolDevices) pool = sa::cuda::g_pools[device];
+    }
+    if (!pool) return SA_OK;
+    // Freed blocks return to the pool when the frees complete on their streams: wait for them.
+    SA_CUDA_TRY(fn, cudaDeviceSynchronize());
+    SA_CUDA_TRY(fn, cudaMemPoolTrimTo(pool, 0));
+    return SA_OK;
+}
+
+int sa_cuda_versions(int* driver, int* runtime) {
+    const char* fn = "sa_cuda_versions";
+    if (!driver || !runtime) return fail(SA_ERR_INVALID_ARGUMENT, "%s: driver or runtime is NULL", fn);
+    *driver = 0;
+    *runtime = CUDART_VERSION;
+    cudaError_t e = cudaDriverGetVersion(driver);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        *driver = 0;
+    }
+    return SA_OK;
+}
+
+int sa_cuda_forward_on(int device, int op, const float* in0, const float* in1, float* y, sa_shape shape,
+                       const sa_params* p, void* stream) {
+    if (device < 0)
+        return fail(SA_ERR_INVALID_ARGUMENT, "sa_cuda_forward_on: device %d is negative", device);
+    struct Expect {  // the device every launch context of this call must find
+        explicit Expect(int d) { sa::cuda::t_expect_device = d; }
+        ~Expect() { sa::cuda::t_expect_device = -1; }
+    } expect(device);
+    return sa_cuda_forward(op, in0, in1, y, shape, p, stream);
+}
 
 int sa_cuda_compiled(void) { return 1; }
 
@@ -42,6 +189,19 @@ int sa_cuda_device_count(int* count) {
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess) {
         cudaGetLastError();
+        if (e == cudaErrorInsufficientDriver) {
+            int driver = 0;
+            cudaDriverGetVersion(&driver);
+            cudaGetLastError();
+            char have[96];
+            if (driver > 0)
+                snprintf(have, sizeof have, "the installed driver supports CUDA %d.%d", driver / 1000, driver % 1000 / 10);
+            else
+                snprintf(have, sizeof have, "no NVIDIA driver was found");
+            return fail(SA_ERR_NO_CUDA, "%s: %s (%s); this library's CUDA %d.%d runtime needs an NVIDIA driver of "
+                        "branch R%d or newer; %s", fn, cudaGetErrorString(e), cudaGetErrorName(e),
+                        CUDART_VERSION / 1000, CUDART_VERSION % 1000 / 10, SA_CUDA_MIN_DRIVER_BRANCH, have);
+        }
         return sa::cuda_fail(e, fn, "cudaGetDeviceCount", __FILE__, __LINE__);
     }
     *count = n;
@@ -53,8 +213,8 @@ int sa_cuda_device_name(int device, char* buf, int64_t len) {
     const char* fn = "sa_cuda_device_name";
     if (!buf || len <= 0) return fail(SA_ERR_INVALID_ARGUMENT, "%s: buf is NULL or len <= 0", fn);
     buf[0] = '\0';
-    int rc = set_device(fn, device);
-    if (rc) return rc;
+    DeviceScope scope;
+    if (int rc = enter_device(fn, device, &scope)) return rc;
     cudaDeviceProp prop;
     SA_CUDA_TRY(fn, cudaGetDeviceProperties(&prop, device));
     snprintf(buf, (size_t)len, "%s, sm_%d%d, %lld MiB", prop.name, prop.major, prop.minor,
@@ -66,8 +226,9 @@ int sa_cuda_malloc(int device, int64_t bytes, void** ptr) {
     const char* fn = "sa_cuda_malloc";
     if (!ptr) return fail(SA_ERR_INVALID_ARGUMENT, "%s: ptr is NULL", fn);
     *ptr = nullptr;
+    DeviceScope scope;
     int rc = check_bytes(fn, bytes);
-    if (rc || (rc = set_device(fn, device))) return rc;
+    if (rc || (rc = enter_device(fn, device, &scope))) return rc;
     SA_CUDA_TRY(fn, cudaMalloc(ptr, (size_t)(bytes > 0 ? bytes : 1)));
     return SA_OK;
 }
@@ -75,8 +236,8 @@ int sa_cuda_malloc(int device, int64_t bytes, void** ptr) {
 int sa_cuda_free(int device, void* ptr) {
     const char* fn = "sa_cuda_free";
     if (!ptr) return SA_OK;
-    int rc = set_device(fn, device);
-    if (rc) return rc;
+    DeviceScope scope;
+    if (int rc = enter_device(fn, device, &scope)) return rc;
     SA_CUDA_TRY(fn, cudaFree(ptr));
     return SA_OK;
 }
@@ -87,8 +248,13 @@ static int copy(const char* fn, int device, void* dst, const void* src, int64_t 
     if (rc) return rc;
     if (bytes == 0) return SA_OK;
     if (!dst || !src) return fail(SA_ERR_INVALID_ARGUMENT, "%s: dst or src is NULL", fn);
-    if ((rc = set_device(fn, device))) return rc;
+    DeviceScope scope;
+    if ((rc = enter_device(fn, device, &scope)) || (rc = check_stream(fn, device, stream))) return rc;
     cudaStream_t s = (cudaStream_t)stream;
+    // No stream: ordered after all work on the device, whatever stream it runs on (the
+    // library's streams are non-blocking, so the legacy default stream alone would not wait for
+    // a kernel on them): the plain copies are safe, and cost a device synchronisation.
+    if (!s) SA_CUDA_TRY(fn, cudaDeviceSynchronize());
     SA_CUDA_TRY(fn, cudaMemcpyAsync(dst, src, (size_t)bytes, kind, s));
     // Host copies are synchronous for the caller: the host buffer may be reused on return.
     if (kind != cudaMemcpyDeviceToDevice) SA_CUDA_TRY(fn, cudaStreamSynchronize(s));
@@ -109,8 +275,8 @@ int sa_cuda_stream_create(int device, void** stream) {
     const char* fn = "sa_cuda_stream_create";
     if (!stream) return fail(SA_ERR_INVALID_ARGUMENT, "%s: stream is NULL", fn);
     *stream = nullptr;
-    int rc = set_device(fn, device);
-    if (rc) return rc;
+    DeviceScope scope;
+    if (int rc = enter_device(fn, device, &scope)) return rc;
     cudaStream_t s;
     SA_CUDA_TRY(fn, cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
     *stream = (void*)s;
@@ -120,16 +286,18 @@ int sa_cuda_stream_create(int device, void** stream) {
 int sa_cuda_stream_destroy(int device, void* stream) {
     const char* fn = "sa_cuda_stream_destroy";
     if (!stream) return SA_OK;
-    int rc = set_device(fn, device);
-    if (rc) return rc;
+    DeviceScope scope;
+    int rc = enter_device(fn, device, &scope);
+    if (rc || (rc = check_stream(fn, device, stream))) return rc;
     SA_CUDA_TRY(fn, cudaStreamDestroy((cudaStream_t)stream));
     return SA_OK;
 }
 
 int sa_cuda_stream_synchronize(int device, void* stream) {
     const char* fn = "sa_cuda_stream_synchronize";
-    int rc = set_device(fn, device);
-    if (rc) return rc;
+    DeviceScope scope;
+    int rc = enter_device(fn, device, &scope);
+    if (rc || (rc = check_stream(fn, device, stream))) return rc;
     SA_CUDA_TRY(fn, cudaStreamSynchronize((cudaStream_t)stream));
     return SA_OK;
 }

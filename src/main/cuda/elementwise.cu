@@ -140,7 +140,8 @@ extern "C" {
 int sa_cuda_leaky_relu_forward(const float* x, float* y, sa_shape shape, const sa_params* p, void* stream) {
     const char* fn = "sa_cuda_leaky_relu_forward";
     int64_t n;
-    return with_launch_ctx(fn, sa::check_leaky(fn, x, y, shape, p, &n), stream, [&](const LaunchCtx& ctx) {
+    return with_launch_ctx(fn, sa::check_leaky(fn, x, y, shape, p, &n), stream,
+                           {{"x", x}, {"y", y}, {"alpha_per_channel", p ? p->alpha_per_channel : nullptr}}, [&](const LaunchCtx& ctx) {
         if (p->alpha_per_channel)
             return launch_elementwise(fn, ctx, PReluOp{{p->alpha_per_channel, shape.h * shape.w, shape.c}}, x,
                                       (const float*)nullptr, y, n);
@@ -155,7 +156,9 @@ int sa_cuda_leaky_relu_backward(const float* x, const float* dy, float* dx, sa_s
     int rc = sa::check_leaky(fn, x, dx, shape, p, &n);
     if (!rc) rc = sa::check_ptr(fn, dy, "dy");
     if (!rc) rc = sa::check_overlap(fn, dy, "dy", dx, "dx", n * 4, true);
-    return with_launch_ctx(fn, rc, stream, [&](const LaunchCtx& ctx) {
+    return with_launch_ctx(fn, rc, stream,
+                           {{"x", x}, {"dy", dy}, {"dx", dx}, {"alpha_per_channel", p ? p->alpha_per_channel : nullptr}},
+                           [&](const LaunchCtx& ctx) {
         if (p->alpha_per_channel)
             return launch_elementwise(fn, ctx, PReluGradOp{{p->alpha_per_channel, shape.h * shape.w, shape.c}}, x,
                                       dy, dx, n);
@@ -166,7 +169,7 @@ int sa_cuda_leaky_relu_backward(const float* x, const float* dy, float* dx, sa_s
 int sa_cuda_star_forward(const float* a, const float* b, float* y, sa_shape shape, const sa_params* p, void* stream) {
     const char* fn = "sa_cuda_star_forward";
     int64_t n;
-    return with_launch_ctx(fn, sa::check_star(fn, a, b, y, shape, p, &n), stream, [&](const LaunchCtx& ctx) {
+    return with_launch_ctx(fn, sa::check_star(fn, a, b, y, shape, p, &n), stream, {{"a", a}, {"b", b}, {"y", y}}, [&](const LaunchCtx& ctx) {
         const float alpha = p->alpha;
         return with_act(p->act, [&](auto act) {
             return launch_elementwise(fn, ctx, StarOp<decltype(act)::value>{alpha}, a, b, y, n);

@@ -139,7 +139,8 @@ extern "C" {
 int sa_cuda_frelu_forward(const float* x, float* y, sa_shape shape, const sa_params* p, void* stream) {
     const char* fn = "sa_cuda_frelu_forward";
     int64_t n;
-    return with_launch_ctx(fn, sa::check_frelu(fn, x, y, shape, p, &n), stream, [&](const LaunchCtx& ctx) {
+    return with_launch_ctx(fn, sa::check_frelu(fn, x, y, shape, p, &n), stream,
+                           {{"x", x}, {"y", y}, {"weight", p ? p->weight : nullptr}, {"bias", p ? p->bias : nullptr}}, [&](const LaunchCtx& ctx) {
         return with_k(p->k, [&](auto k) {
             return with_bool(p->variant == SA_FRELU_LIGHT, [&](auto light) {
                 return launch_frelu<decltype(k)::value, decltype(light)::value>(fn, ctx, x, y, shape, p);

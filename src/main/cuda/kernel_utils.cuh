@@ -11,7 +11,8 @@
 //    aligned, which would fault on the GPU), then launches on the caller's stream and checks
 //    the launch. Kernels are asynchronous: faults inside a kernel surface at the caller's next
 //    synchronisation.
-//  - Kernels run on the current device (cudaGetDevice); the stream must belong to it.
+//  - A call runs on the device of its pointers (cudaPointerGetAttributes), made current for the
+//    call and restored after it; a stream of another device is refused.
 //  - Indices that address the tensor are int64_t: numel and even one plane may exceed 2^31.
 //    Grids are 1-D (grid.x may be up to 2^31-1) and every kernel loops grid-stride, so no
 //    shape runs into the 65535 limit of grid.y / grid.z or overflows grid.x.
@@ -25,6 +26,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <initializer_list>
 #include <type_traits>
 
 #include "../cpp/common/sa_internal.h"
@@ -69,35 +71,119 @@ constexpr int kThreads = 256;  // block size of the 1-D (grid-stride) kernels
 
 // ---- launch context ------------------------------------------------------------------------
 
-// Where and how wide to launch: the caller's stream and the current device's SM count and
-// opt-in shared memory per block.
-struct LaunchCtx {
-    cudaStream_t stream;
-    int device, sms, smem_optin;
+// A tensor or parameter pointer of a call, by name (for the messages); NULL where absent.
+struct DevArg {
+    const char* name;
+    const void* p;
 };
 
-inline int launch_ctx(const char* fn, void* stream, LaunchCtx* ctx) {
+// Where and how wide to launch: the call's device (that of its tensors), the caller's stream,
+// and the device's SM count and shared memory (opt-in per block, per SM, reserved per block).
+struct LaunchCtx {
+    cudaStream_t stream;
+    int device, sms, smem_optin, smem_per_sm, smem_reserved;
+};
+
+// The device sa_cuda_forward_on named for this thread's call in progress, or -1 (device.cu).
+inline thread_local int t_expect_device = -1;
+
+// The device of the call: the device whose memory its pointers are (cudaPointerGetAttributes),
+// not the thread's current device, which is whichever GPU the thread last touched. Host memory,
+// or pointers of two different GPUs, are refused by name.
+inline int call_device(const char* fn, std::initializer_list<DevArg> args, int* dev) {
+    *dev = -1;
+    const char* first = nullptr;
+    for (const DevArg& a : args) {
+        if (!a.p) continue;
+        cudaPointerAttributes at;
+        cudaError_t e = cudaPointerGetAttributes(&at, a.p);
+        if (e != cudaSuccess) {
+            cudaGetLastError();
+            if (e == cudaErrorInvalidValue)
+                return fail(SA_ERR_INVALID_ARGUMENT, "%s: %s (%p) is not device memory", fn, a.name, a.p);
+            return cuda_fail(e, fn, "cudaPointerGetAttributes", __FILE__, __LINE__);
+        }
+        if (at.type != cudaMemoryTypeDevice && at.type != cudaMemoryTypeManaged)
+            return fail(SA_ERR_INVALID_ARGUMENT, "%s: %s (%p) is %s memory, not device memory", fn, a.name, a.p,
+                        at.type == cudaMemoryTypeHost ? "page-locked host" : "host");
+        if (*dev < 0) {
+            *dev = at.device;
+            first = a.name;
+        } else if (at.device != *dev) {
+            return fail(SA_ERR_INVALID_ARGUMENT, "%s: %s is memory of GPU %d, %s of GPU %d; a call's tensors and "
+                        "parameters must be on one GPU", fn, a.name, at.device, first, *dev);
+        }
+    }
+    if (*dev < 0) {  // no pointer (an empty tensor): the current device
+        SA_CUDA_TRY(fn, cudaGetDevice(dev));
+    }
+    if (t_expect_device >= 0 && *dev != t_expect_device)
+        return fail(SA_ERR_INVALID_ARGUMENT, "%s: the call names GPU %d, but %s is memory of GPU %d", fn,
+                    t_expect_device, first ? first : "the current device", *dev);
+    return SA_OK;
+}
+
+// Makes `device` current for the scope of a call and restores the caller's current device after
+// it: a library call leaves the thread's CUDA state as it found it.
+struct DeviceScope {
+    int saved = -1;
+    int enter(const char* fn, int device) {
+        int cur = 0;
+        SA_CUDA_TRY(fn, cudaGetDevice(&cur));
+        if (cur != device) {
+            SA_CUDA_TRY(fn, cudaSetDevice(device));
+            saved = cur;
+        }
+        return SA_OK;
+    }
+    ~DeviceScope() {
+        if (saved >= 0) cudaSetDevice(saved);
+    }
+};
+
+inline int launch_ctx(const char* fn, int dev, void* stream, LaunchCtx* ctx) {
     // The device attributes are cached per device: cudaDeviceGetAttribute is cheap but not
     // free, and these entry points are called once per layer per forward pass.
     constexpr int kMaxDevices = 64;
-    static std::atomic<int> sm_cache[kMaxDevices], optin_cache[kMaxDevices];
-    int dev = 0;
-    cudaError_t e = cudaGetDevice(&dev);
-    if (e != cudaSuccess) {
-        cudaGetLastError();  // leave no stale error for the next SA_CUDA_LAUNCHED to report
-        return cuda_fail(e, fn, "cudaGetDevice(&dev)", __FILE__, __LINE__);
-    }
+    static std::atomic<int> sm_cache[kMaxDevices], optin_cache[kMaxDevices], per_sm_cache[kMaxDevices],
+        reserved_cache[kMaxDevices];
     const bool cached = dev >= 0 && dev < kMaxDevices;
     int sms = cached ? sm_cache[dev].load(std::memory_order_relaxed) : 0;
     int optin = cached ? optin_cache[dev].load(std::memory_order_relaxed) : 0;
-    if (sms <= 0 || optin <= 0) {
+    int per_sm = cached ? per_sm_cache[dev].load(std::memory_order_relaxed) : 0;
+    int reserved = cached ? reserved_cache[dev].load(std::memory_order_relaxed) : 0;
+    if (sms <= 0 || optin <= 0 || per_sm <= 0) {
         SA_CUDA_TRY(fn, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
         SA_CUDA_TRY(fn, cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+        SA_CUDA_TRY(fn, cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, dev));
+        SA_CUDA_TRY(fn, cudaDeviceGetAttribute(&reserved, cudaDevAttrReservedSharedMemoryPerBlock, dev));
         if (sms < 1) sms = 1;
+        if (optin < 1) optin = 48 * 1024;
+        if (per_sm < optin) per_sm = optin;
         if (cached) {
             sm_cache[dev].store(sms, std::memory_order_relaxed);
             optin_cache[dev].store(optin, std::memory_order_relaxed);
+            per_sm_cache[dev].store(per_sm, std::memory_order_relaxed);
+            reserved_cache[dev].store(reserved, std::memory_order_relaxed);
         }
+    }
+    // A stream of another GPU would launch there (or fail): refuse it by name. (NULL is the
+    // legacy default stream of the current device, which launch_ctx's caller made the call's.)
+    if (stream) {
+        int sdev = -1;
+#if CUDART_VERSION >= 12080
+        cudaError_t e = cudaStreamGetDevice((cudaStream_t)stream, &sdev);
+#else
+        cudaError_t e = cudaSuccess;
+        sdev = dev;  // (no cudaStreamGetDevice before CUDA 12.8: not checked)
+#endif
+        if (e != cudaSuccess) {
+            cudaGetLastError();
+            return fail(SA_ERR_INVALID_ARGUMENT, "%s: stream %p is not a CUDA stream of this process (%s)", fn, stream,
+                        cudaGetErrorString(e));
+        }
+        if (sdev != dev)
+            return fail(SA_ERR_INVALID_ARGUMENT, "%s: the stream belongs to GPU %d, the tensors to GPU %d", fn, sdev, dev);
     }
     // An earlier failed call of this library (say a memcpy with a bad pointer, already
     // reported to its caller) leaves its non-sticky error as the runtime's "last error";
@@ -108,21 +194,36 @@ inline int launch_ctx(const char* fn, void* stream, LaunchCtx* ctx) {
     ctx->device = dev;
     ctx->sms = sms;
     ctx->smem_optin = optin;
+    ctx->smem_per_sm = per_sm;
+    ctx->smem_reserved = reserved;
     return SA_OK;
 }
 
 // The protocol of every CUDA entry point: check_rc is the status of the shared validation
-// (evaluated by the caller, before anything else); then the launch context; then body(ctx),
-// which launches.
+// (evaluated by the caller, before anything else); then the call's device, from its pointers
+// (args), made current for the call; then the launch context; then body(ctx), which launches.
 template <class F>
-int with_launch_ctx(const char* fn, int check_rc, void* stream, F&& body) {
+int with_launch_ctx(const char* fn, int check_rc, void* stream, std::initializer_list<DevArg> args, F&& body) {
     if (check_rc) return check_rc;
+    int dev = -1;
+    if (int rc = call_device(fn, args, &dev)) return rc;
+    DeviceScope scope;
+    if (int rc = scope.enter(fn, dev)) return rc;
     LaunchCtx ctx;
-    if (int rc = launch_ctx(fn, stream, &ctx)) return rc;
+    if (int rc = launch_ctx(fn, dev, stream, &ctx)) return rc;
     return body(ctx);
 }
 
 // ---- the launch helper ---------------------------------------------------------------------
+
+// The synchronous debug mode (sa_cuda_set_debug, or SA_CUDA_DEBUG=1 in the environment): every
+// launch is followed by a synchronisation of its stream, so that a kernel that faults is named
+// by the call that launched it, not reported by whatever synchronises next. Slow: for debugging.
+bool debug_mode();
+
+// Sets kernel's dynamic shared-memory limit to the device's whole opt-in (c.smem_optin), once
+// per device and kernel (device.cu).
+int opt_in_shared(const char* fn, const void* kernel, const LaunchCtx& c);
 
 // One launch site for every kernel: launch on the caller's stream with smem bytes of dynamic
 // shared memory, then check the launch (bad configuration, missing kernel image for this GPU,
@@ -133,15 +234,26 @@ int launch(const char* fn, const char* what, void (*kernel)(P...), dim3 grid, di
            const LaunchCtx& ctx, A... args) {
     kernel<<<grid, block, smem, ctx.stream>>>(args...);
     SA_CUDA_LAUNCHED(fn, what);
+    if (debug_mode()) {
+        cudaError_t e = cudaStreamSynchronize(ctx.stream);
+        if (e != cudaSuccess) {
+            cudaGetLastError();
+            return fail(e == cudaErrorMemoryAllocation ? SA_ERR_OUT_OF_MEMORY : SA_ERR_CUDA,
+                        "%s: kernel %s failed while running (debug mode: synchronised after the launch): %s (%s, "
+                        "cudaError %d)", fn, what, cudaGetErrorString(e), cudaGetErrorName(e), (int)e);
+        }
+    }
     return SA_OK;
 }
 
 // Blocks of `kernel` (threads per block, smem bytes of dynamic shared memory) that fit on one
-// SM, after allowing the kernel that much dynamic shared memory (beyond the default 48 KiB
-// needs the opt-in).
+// SM. Dynamic shared memory beyond the default 48 KiB needs the opt-in attribute: set once per
+// device and instantiation, to the device's whole opt-in limit, so that calls of different sizes
+// on several host threads never lower it under each other's launch (setting it per call to that
+// call's size raced).
 template <class... P>
-int blocks_per_sm(const char* fn, void (*kernel)(P...), int threads, size_t smem, int* per_sm) {
-    SA_CUDA_TRY(fn, cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+int blocks_per_sm(const char* fn, const LaunchCtx& c, void (*kernel)(P...), int threads, size_t smem, int* per_sm) {
+    if (int rc = opt_in_shared(fn, (const void*)kernel, c)) return rc;
     *per_sm = 0;
     SA_CUDA_TRY(fn, cudaOccupancyMaxActiveBlocksPerMultiprocessor(per_sm, kernel, threads, smem));
     return SA_OK;
@@ -199,7 +311,16 @@ inline bool mul_ok(size_t a, size_t b, size_t* out) {
     return true;
 }
 
-// Stream-ordered scratch, freed (stream-ordered) when the call returns, on every path.
+// The library's stream-ordered pool of workspaces on a device (device.cu): created on first use
+// with the release threshold at its maximum, so that memory freed at the end of one call is
+// reused by the next instead of being returned to the driver at every synchronisation (the
+// device's default pool keeps nothing: threshold 0). It holds at most the largest set of
+// workspaces in flight at once; sa_cuda_release_workspaces() trims it. NULL (and SA_OK) where the
+// device has no stream-ordered allocator.
+int workspace_pool(const char* fn, int device, cudaMemPool_t* pool);
+
+// Stream-ordered scratch from the device's workspace pool, freed (stream-ordered) when the call
+// returns, on every path; cudaMalloc / cudaFree where the device has no pool.
 struct Workspace {
     cudaStream_t stream = nullptr;
     float* p = nullptr;
@@ -214,20 +335,24 @@ struct Workspace {
         }
         cudaGetLastError();
     }
-    int alloc(const char* fn, cudaStream_t s, size_t floats) {
-        stream = s;
+    int alloc(const char* fn, const LaunchCtx& c, size_t floats) {
+        stream = c.stream;
         if (floats == 0) return SA_OK;
         if (floats > (SIZE_MAX / 4)) return fail(SA_ERR_OUT_OF_MEMORY, "%s: workspace too large", fn);
-        cudaError_t e = cudaMallocAsync((void**)&p, floats * 4, s);
-        if (e == cudaErrorNotSupported) {  // no stream-ordered allocator on this device/driver
-            cudaGetLastError();
+        cudaMemPool_t pool = nullptr;
+        if (int rc = workspace_pool(fn, c.device, &pool)) return rc;
+        cudaError_t e;
+        if (pool) {
+            e = cudaMallocFromPoolAsync((void**)&p, floats * 4, pool, c.stream);
+        } else {
             async = false;
             e = cudaMalloc((void**)&p, floats * 4);
         }
         if (e != cudaSuccess) {
             p = nullptr;
             cudaGetLastError();
-            return cuda_fail(e, fn, "cudaMallocAsync(workspace)", __FILE__, __LINE__);
+            return cuda_fail(e, fn, pool ? "cudaMallocFromPoolAsync(workspace)" : "cudaMalloc(workspace)", __FILE__,
+                             __LINE__);
         }
         return SA_OK;
     }

@@ -157,7 +157,7 @@ int ntd_run(const char* fn, const LaunchCtx& c, const float* o, const float* gui
         return fail(SA_ERR_OUT_OF_MEMORY, "%s: workspace too large", fn);
     tot = sw + sf + (p->guide_channels > 0 ? 0 : (size_t)HW);
     Workspace ws;
-    int rc = ws.alloc(fn, c.stream, tot);
+    int rc = ws.alloc(fn, c, tot);
     if (rc) return rc;
     float* wt = ws.p;
     float* fbuf[2] = {ws.p + sw, nf == 2 ? ws.p + sw + CHW : nullptr};
@@ -205,7 +205,7 @@ int sa_cuda_ntd_lrelu_forward(const float* o, const float* guide, float* y, sa_s
                               void* stream) {
     const char* fn = "sa_cuda_ntd_lrelu_forward";
     int64_t n;
-    return with_launch_ctx(fn, sa::check_ntd(fn, o, guide, y, shape, p, &n), stream,
+    return with_launch_ctx(fn, sa::check_ntd(fn, o, guide, y, shape, p, &n), stream, {{"o", o}, {"guide", guide}, {"y", y}},
                            [&](const LaunchCtx& c) { return ntd_run(fn, c, o, guide, y, shape, n, p); });
 }
 

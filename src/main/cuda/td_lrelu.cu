@@ -302,7 +302,7 @@ int td_launch_tiles(const char* fn, const LaunchCtx& c, TdArgs a, const TdPlan& 
         return with_bool(soft, [&](auto sc) {
             auto kernel = td_tile_kernel<decltype(rc)::value, decltype(sc)::value>;
             int per_sm = 0;
-            if (int e = blocks_per_sm(fn, kernel, kThreads, plan.smem, &per_sm)) return e;
+            if (int e = blocks_per_sm(fn, c, kernel, kThreads, plan.smem, &per_sm)) return e;
             if (per_sm < 1) return fail(SA_ERR_INTERNAL, "%s: a %zu-byte tile does not fit on this GPU", fn, plan.smem);
             const int64_t total = a.planes * a.tiles;
             const int64_t grid = std::max<int64_t>(1, std::min<int64_t>(total, (int64_t)c.sms * per_sm));
@@ -330,8 +330,11 @@ int td_run(const char* fn, const LaunchCtx& c, const float* o, float* y, sa_shap
 
     // Iterations per launch: as many as keep the first iteration's recomputation <= 3x with
     // a tile that leaves room for two blocks per SM; else one per launch if any tile does it
-    // in <= 6x; else the global-memory path.
-    const size_t pref = std::min<size_t>((size_t)c.smem_optin, 110 * 1024);
+    // in <= 6x; else the global-memory path. Two blocks per SM: half the SM's shared memory
+    // less what the system reserves per block (H100 113 KiB, A100 81 KiB, sm_86 49 KiB; a fixed
+    // 110 KiB had left one block per SM on an A100).
+    const size_t half_sm = (size_t)std::max(0, c.smem_per_sm / 2 - c.smem_reserved);
+    const size_t pref = std::min<size_t>((size_t)c.smem_optin, half_sm);
     TdPlan plan = {};
     int Tc = 0;
     for (int tc = std::min(T, 64); tc >= 1; tc--) {
@@ -364,7 +367,7 @@ int td_run(const char* fn, const LaunchCtx& c, const float* o, float* y, sa_shap
         size_t nbuf = rounds == 1 ? 0 : (rounds == 2 ? 1 : 2), floats;
         if (!mul_ok(nbuf, (size_t)n, &floats)) return fail(SA_ERR_OUT_OF_MEMORY, "%s: workspace too large", fn);
         Workspace ws;
-        int rc = ws.alloc(fn, c.stream, floats);
+        int rc = ws.alloc(fn, c, floats);
         if (rc) return rc;
         float* bufs[2] = {ws.p, nbuf == 2 ? ws.p + n : nullptr};
         const float* fin = nullptr;
@@ -388,7 +391,7 @@ int td_run(const char* fn, const LaunchCtx& c, const float* o, float* y, sa_shap
     size_t floats;
     if (!mul_ok(2, (size_t)n, &floats)) return fail(SA_ERR_OUT_OF_MEMORY, "%s: workspace too large", fn);
     Workspace ws;
-    int rc = ws.alloc(fn, c.stream, floats);
+    int rc = ws.alloc(fn, c, floats);
     if (rc) return rc;
     float* tmp = ws.p;
     float* v = ws.p + n;
@@ -434,7 +437,7 @@ extern "C" {
 int sa_cuda_td_lrelu_forward(const float* o, float* y, sa_shape shape, const sa_params* p, void* stream) {
     const char* fn = "sa_cuda_td_lrelu_forward";
     int64_t n;
-    return with_launch_ctx(fn, sa::check_td(fn, o, y, shape, p, &n), stream,
+    return with_launch_ctx(fn, sa::check_td(fn, o, y, shape, p, &n), stream, {{"o", o}, {"y", y}},
                            [&](const LaunchCtx& c) { return td_run(fn, c, o, y, shape, n, p); });
 }
 

@@ -57,16 +57,19 @@ void cancelled_while_running(int threads) {
     const std::string what = "threads " + std::to_string(threads);
     sa_cpu_set_threads(threads);
     Case k = td_case(4, 512, 512, 5);
-    // Length of the full call, then the same call with the flag raised after a tenth of it.
+    // Length of a small call, then a call of 800 times its work with the flag raised early
+    // (after 5 small calls' time).
     double t0 = now_s();
     check(sa_cpu_forward_cancellable(SA_OP_TD_LRELU, k.o.data(), nullptr, k.y.data(), k.s, &k.p, nullptr) == SA_OK,
           what + ": full call runs");
     const double full = now_s() - t0;
-    Case big = td_case(16, 512, 512, 1000);  // 800x the work of the call above
+    // (many planes of few iterations: a task, the unit of cancelling, is a tile of a plane for
+    // all iterations, so T sets the stop latency)
+    Case big = td_case(64, 512, 512, 250);  // 800x the work of the call above
     const std::vector<float> o0 = big.o;
     volatile int32_t flag = 0;
     std::thread raiser([&] {
-        std::this_thread::sleep_for(std::chrono::duration<double>(20 * full));
+        std::this_thread::sleep_for(std::chrono::duration<double>(5 * full));
         __atomic_store_n(const_cast<int32_t*>(&flag), 1, __ATOMIC_RELAXED);
     });
     t0 = now_s();
@@ -79,7 +82,7 @@ void cancelled_while_running(int threads) {
                                  std::to_string(full) + " s)");
     check(same_bits(big.o, o0), what + ": input untouched");
     printf("  %s: a call of about %.2f s stopped after %.3f s (flag raised at %.3f s)\n", what.c_str(), 800 * full,
-           took, 20 * full);
+           took, 5 * full);
 }
 
 void raised_before() {

@@ -102,6 +102,7 @@ int g_count = 1;
 int g_smem_cap = 0;
 int g_orders = 3;
 bool g_quiet = false;
+bool g_late_faults = false;
 std::vector<Device> g_dev(1);
 std::map<uintptr_t, Alloc> g_allocs;
 std::set<CUstream_st*> g_streams;
@@ -582,7 +583,7 @@ void record_fault(int dev, const std::string& what) {
     g_stats.faults++;
     g_last_fault = what;
     if (dev >= 0 && dev < (int)g_dev.size()) g_dev[(size_t)dev].pending = cudaErrorLaunchFailure;
-    t_last = cudaErrorLaunchFailure;
+    if (!g_late_faults) t_last = cudaErrorLaunchFailure;
     if (!g_quiet) say("emulated GPU fault: %s\n", what.c_str());
 }
 
@@ -646,6 +647,7 @@ cudaError_t func_set_attribute(const void* func, cudaFuncAttribute attr, int val
     Lock l;
     if (!device_ok(t_dev)) return set_err(cudaErrorNoDevice);
     if (!func) return set_err(cudaErrorInvalidDeviceFunction);
+    g_stats.func_attribute_sets++;
     if (attr == cudaFuncAttributeMaxDynamicSharedMemorySize) {
         if (value < 0 || value > optin_of(g_model)) return set_err(cudaErrorInvalidValue);
         g_dev[(size_t)t_dev].max_dyn[func] = value;
@@ -965,6 +967,7 @@ cudaError_t cudaDeviceGetAttribute(int* v, cudaDeviceAttr attr, int dev) {
         case cudaDevAttrMaxSharedMemoryPerMultiprocessor: *v = m->per_sm; break;
         case cudaDevAttrMaxSharedMemoryPerBlockOptin: *v = optin_of(m); break;
         case cudaDevAttrMemoryPoolsSupported: *v = m->pools ? 1 : 0; break;
+        case cudaDevAttrReservedSharedMemoryPerBlock: *v = m->reserved; break;
         default: return set_err(cudaErrorInvalidValue);
     }
     return cudaSuccess;
@@ -1110,6 +1113,95 @@ cudaError_t cudaStreamSynchronize(cudaStream_t s) {
     return sync_dev(dev);
 }
 
+cudaError_t cudaStreamGetDevice(cudaStream_t s, int* device) {
+    Lock l;
+    if (!device) return set_err(cudaErrorInvalidValue);
+    if (!s) {  // the legacy default stream: the current device's
+        if (!device_ok(t_dev)) return set_err(cudaErrorNoDevice);
+        *device = t_dev;
+        return cudaSuccess;
+    }
+    auto it = g_stream_info.find(s);
+    if (it == g_stream_info.end()) return set_err(cudaErrorInvalidResourceHandle);
+    *device = it->second.device;
+    return cudaSuccess;
+}
+
+// As CUDA 11+: memory the runtime does not know is cudaMemoryTypeUnregistered (not an error).
+cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* a, const void* p) {
+    Lock l;
+    if (!a) return set_err(cudaErrorInvalidValue);
+    const Alloc* al = p ? find_alloc(p, 0) : nullptr;
+    a->type = al ? cudaMemoryTypeDevice : cudaMemoryTypeUnregistered;
+    a->device = al ? al->device : -2;
+    a->devicePointer = al ? const_cast<void*>(p) : nullptr;
+    a->hostPointer = al ? nullptr : const_cast<void*>(p);
+    return cudaSuccess;
+}
+
+cudaError_t cudaDriverGetVersion(int* v) {
+    if (!v) return set_err(cudaErrorInvalidValue);
+    *v = CUDART_VERSION;
+    return cudaSuccess;
+}
+
+// Memory pools: a pool is its device; memory from it is ordinary emulated device memory (the
+// emulation does not model the pool's caching, only its API and its device).
+struct CUmemPoolHandle_st {
+    int device;
+};
+namespace {
+std::set<CUmemPoolHandle_st*> g_pools;
+}
+
+cudaError_t cudaMemPoolCreate(cudaMemPool_t* pool, const cudaMemPoolProps* props) {
+    Lock l;
+    if (!pool || !props) return set_err(cudaErrorInvalidValue);
+    *pool = nullptr;
+    if (props->allocType != cudaMemAllocationTypePinned || props->location.type != cudaMemLocationTypeDevice ||
+        !device_ok(props->location.id))
+        return set_err(cudaErrorInvalidValue);
+    if (!g_model->pools) return set_err(cudaErrorNotSupported);
+    CUmemPoolHandle_st* h = new CUmemPoolHandle_st{props->location.id};
+    g_pools.insert(h);
+    g_stats.pools_created++;
+    *pool = h;
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemPoolDestroy(cudaMemPool_t pool) {
+    Lock l;
+    if (!g_pools.erase(pool)) return set_err(cudaErrorInvalidValue);
+    delete pool;
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemPoolSetAttribute(cudaMemPool_t pool, cudaMemPoolAttr attr, void* value) {
+    Lock l;
+    if (!g_pools.count(pool) || !value || attr != cudaMemPoolAttrReleaseThreshold) return set_err(cudaErrorInvalidValue);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemPoolTrimTo(cudaMemPool_t pool, size_t) {
+    Lock l;
+    if (!g_pools.count(pool)) return set_err(cudaErrorInvalidValue);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMallocFromPoolAsync(void** p, size_t bytes, cudaMemPool_t pool, cudaStream_t s) {
+    Lock l;
+    if (p) *p = nullptr;
+    if (!g_pools.count(pool)) return set_err(cudaErrorInvalidValue);
+    // The stream must be of the pool's device (CUDA: cudaErrorInvalidValue otherwise).
+    if (check_stream(s, pool->device) != cudaSuccess || (!s && t_dev != pool->device)) return set_err(cudaErrorInvalidValue);
+    const int saved = t_dev;
+    t_dev = pool->device;
+    const cudaError_t e = do_malloc(p, bytes);
+    t_dev = saved;
+    if (e == cudaSuccess) g_stats.pool_allocations++;
+    return e;
+}
+
 // ---- control (sa_emu.h) ----------------------------------------------------------------------
 
 extern "C" {
@@ -1143,6 +1235,11 @@ void sa_emu_set_smem_cap(int bytes) {
 void sa_emu_set_orders(int n) {
     Lock l;
     g_orders = std::min(3, std::max(1, n));
+}
+
+void sa_emu_set_late_faults(int late) {
+    Lock l;
+    g_late_faults = late != 0;
 }
 
 void sa_emu_set_quiet(int q) {

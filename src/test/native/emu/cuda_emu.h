@@ -37,6 +37,9 @@
 
 #define SA_EMU_API __attribute__((visibility("default")))
 
+// The runtime version the emulation stands for (the CUDA 13.0 that CI's nvcc has).
+#define CUDART_VERSION 13000
+
 // ---- qualifiers --------------------------------------------------------------------------
 #define __global__
 #define __device__
@@ -99,7 +102,41 @@ enum cudaDeviceAttr {
     cudaDevAttrComputeCapabilityMinor = 76,
     cudaDevAttrMaxSharedMemoryPerMultiprocessor = 81,
     cudaDevAttrMaxSharedMemoryPerBlockOptin = 97,
+    cudaDevAttrReservedSharedMemoryPerBlock = 111,
     cudaDevAttrMemoryPoolsSupported = 115,
+};
+
+enum cudaMemoryType {
+    cudaMemoryTypeUnregistered = 0,
+    cudaMemoryTypeHost = 1,
+    cudaMemoryTypeDevice = 2,
+    cudaMemoryTypeManaged = 3,
+};
+
+struct cudaPointerAttributes {
+    enum cudaMemoryType type;
+    int device;
+    void* devicePointer;
+    void* hostPointer;
+};
+
+// Stream-ordered memory pools (the fields the library sets).
+typedef struct CUmemPoolHandle_st* cudaMemPool_t;
+enum cudaMemAllocationType { cudaMemAllocationTypeInvalid = 0, cudaMemAllocationTypePinned = 1 };
+enum cudaMemLocationType { cudaMemLocationTypeInvalid = 0, cudaMemLocationTypeDevice = 1 };
+enum cudaMemPoolAttr { cudaMemPoolAttrReleaseThreshold = 4 };
+struct cudaMemLocation {
+    enum cudaMemLocationType type;
+    int id;
+};
+struct cudaMemPoolProps {
+    enum cudaMemAllocationType allocType;
+    int handleTypes;
+    struct cudaMemLocation location;
+    void* win32SecurityAttributes;
+    size_t maxSize;
+    unsigned short usage;
+    unsigned char reserved[54];
 };
 
 enum cudaFuncAttribute {
@@ -148,6 +185,14 @@ SA_EMU_API cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned flags
 SA_EMU_API cudaError_t cudaStreamCreate(cudaStream_t* s);
 SA_EMU_API cudaError_t cudaStreamDestroy(cudaStream_t s);
 SA_EMU_API cudaError_t cudaStreamSynchronize(cudaStream_t s);
+SA_EMU_API cudaError_t cudaStreamGetDevice(cudaStream_t s, int* device);
+SA_EMU_API cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* a, const void* p);
+SA_EMU_API cudaError_t cudaDriverGetVersion(int* v);
+SA_EMU_API cudaError_t cudaMemPoolCreate(cudaMemPool_t* pool, const cudaMemPoolProps* props);
+SA_EMU_API cudaError_t cudaMemPoolDestroy(cudaMemPool_t pool);
+SA_EMU_API cudaError_t cudaMemPoolSetAttribute(cudaMemPool_t pool, cudaMemPoolAttr attr, void* value);
+SA_EMU_API cudaError_t cudaMemPoolTrimTo(cudaMemPool_t pool, size_t keep);
+SA_EMU_API cudaError_t cudaMallocFromPoolAsync(void** p, size_t bytes, cudaMemPool_t pool, cudaStream_t s);
 
 template <class T>
 inline cudaError_t cudaMalloc(T** p, size_t bytes) {
@@ -243,6 +288,9 @@ Launch<P...> make_launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t sme
 template <class... P>
 inline cudaError_t cudaFuncSetAttribute(void (*func)(P...), cudaFuncAttribute attr, int value) {
     return sa_emu::func_set_attribute(reinterpret_cast<const void*>(func), attr, value);
+}
+inline cudaError_t cudaFuncSetAttribute(const void* func, cudaFuncAttribute attr, int value) {
+    return sa_emu::func_set_attribute(func, attr, value);
 }
 template <class... P>
 inline cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, void (*func)(P...), int threads,

@@ -24,12 +24,17 @@ SA_EMU_EXPORT void sa_emu_set_smem_cap(int bytes);
 SA_EMU_EXPORT void sa_emu_set_orders(int n);
 /* Quiet: faults are counted and kept, not printed (the broken-kernel tests). */
 SA_EMU_EXPORT void sa_emu_set_quiet(int quiet);
+/* Late faults (1): an execution fault is reported only by the next synchronising call, as a real
+ * GPU does once the launch has returned, not by the launch check (0, the default). */
+SA_EMU_EXPORT void sa_emu_set_late_faults(int late);
 
 typedef struct {
     int64_t launches, blocks, threads, barriers; /* barriers: __syncthreads passed, summed over threads */
     int64_t faults, launch_errors;               /* execution faults; launches refused by the limits */
     int64_t replays;                             /* block executions beyond the first order */
     int64_t live_allocations, live_bytes;
+    int64_t pools_created, pool_allocations;     /* cudaMemPoolCreate calls; cudaMallocFromPoolAsync */
+    int64_t func_attribute_sets;                 /* cudaFuncSetAttribute calls */
 } sa_emu_stats;
 SA_EMU_EXPORT void sa_emu_get_stats(sa_emu_stats* s);
 SA_EMU_EXPORT const char* sa_emu_last_fault(void); /* "" when none since the last reset */

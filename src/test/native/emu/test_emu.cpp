@@ -515,27 +515,140 @@ void test_td() {
            g_device.c_str(), (long long)g_td_same, (long long)g_td_n, (long long)g_ntd_same, (long long)g_ntd_n);
 }
 
-// Issue 11, item 5 (open): an operator launches on the calling thread's current device, which
-// is the device of the thread's last sa_cuda_* call, not the device of its pointers. Reproduced
-// here with two emulated devices (the emulator refuses the foreign pointers); reported, not
-// counted, until the fix lands.
-void multi_gpu_repro() {
-    const sa_shape s{1, 1, 4, 8};
-    std::vector<float> h(32, 1.0f);
-    void *x1 = nullptr, *y1 = nullptr, *z0 = nullptr;
-    sa_cuda_malloc(1, 128, &x1);
-    sa_cuda_malloc(1, 128, &y1);
-    sa_cuda_memcpy_h2d(1, x1, h.data(), 128, nullptr);
-    sa_cuda_malloc(0, 128, &z0);  // the thread's current device is now 0
+// Issue 11, item 5, the first-run fixes, on two emulated devices:
+//  - a call runs on the device of its pointers, not on the thread's current device (which is
+//    whichever GPU the thread last allocated on), and leaves the current device as it was;
+//    tensors of two GPUs, host memory and a stream of another GPU are refused by name, and
+//    sa_cuda_forward_on refuses tensors of a GPU other than the one it names;
+//  - the TD kernels' opt-in shared-memory attribute is set once per device and kernel, not per
+//    call (per call, two threads with different shapes lowered it under each other's launch);
+//  - workspaces come from one stream-ordered pool per device (none where the device has no
+//    pools: cudaMalloc then);
+//  - the debug mode names the kernel that faulted in the call that launched it;
+//  - sa_cuda_versions reports the (emulated) driver and runtime.
+void first_run_fixes() {
+    const sa_shape s{1, 2, 4, 8};
+    const int64_t n = 64, bytes = n * 4;
+    std::vector<float> h(n), out(n, 0.0f);
+    for (int64_t i = 0; i < n; i++) h[(size_t)i] = (float)(i - 30) * 0.25f;
+    void *x1 = nullptr, *y1 = nullptr, *z0 = nullptr, *s0 = nullptr, *s1 = nullptr;
+    sa_cuda_malloc(1, bytes, &x1);
+    sa_cuda_malloc(1, bytes, &y1);
+    sa_cuda_memcpy_h2d(1, x1, h.data(), bytes, nullptr);
+    sa_cuda_malloc(0, bytes, &z0);
+    sa_cuda_stream_create(0, &s0);
+    sa_cuda_stream_create(1, &s1);
+    int cur = -1;
+    cudaSetDevice(0);  // the thread's current device: 0
     sa_params p;
     sa_params_init(&p);
+    p.alpha = 0.5f;
     sa_emu_set_quiet(1);
-    const int rc = sa_cuda_leaky_relu_forward((const float*)x1, (float*)y1, s, &p, nullptr);
-    const int rs = rc ? rc : sa_cuda_stream_synchronize(1, nullptr);
+    const int64_t f0 = faults();
+    int rc = sa_cuda_leaky_relu_forward((const float*)x1, (float*)y1, s, &p, nullptr);
+    if (!rc) rc = sa_cuda_stream_synchronize(1, nullptr);
+    if (!rc) rc = sa_cuda_memcpy_d2h(1, out.data(), y1, bytes, nullptr);
+    int64_t wrong = 0;
+    for (int64_t i = 0; i < n; i++) wrong += out[(size_t)i] != (h[(size_t)i] > 0 ? h[(size_t)i] : 0.5f * h[(size_t)i]);
+    check(rc == SA_OK && wrong == 0 && faults() == f0,
+          "multi-GPU: leaky_relu on GPU-1 memory while GPU 0 is current runs on GPU 1 (rc " + std::to_string(rc) +
+              ", " + std::to_string(wrong) + " wrong)");
+    cudaGetDevice(&cur);
+    check(cur == 0, "multi-GPU: the thread's current device is left as it was (" + std::to_string(cur) + ")");
+    rc = sa_cuda_leaky_relu_forward((const float*)x1, (float*)y1, s, &p, s1);
+    check(rc == SA_OK, "multi-GPU: with a stream of GPU 1");
+    rc = sa_cuda_leaky_relu_forward((const float*)x1, (float*)y1, s, &p, s0);
+    check(rc == SA_ERR_INVALID_ARGUMENT && strstr(sa_last_error(), "stream belongs to GPU 0"),
+          std::string("multi-GPU: a stream of GPU 0 with tensors of GPU 1 is refused: ") + sa_last_error());
+    rc = sa_cuda_leaky_relu_forward((const float*)x1, (float*)z0, s, &p, nullptr);
+    check(rc == SA_ERR_INVALID_ARGUMENT && strstr(sa_last_error(), "y is memory of GPU 0, x of GPU 1"),
+          std::string("multi-GPU: tensors of two GPUs are refused: ") + sa_last_error());
+    rc = sa_cuda_leaky_relu_forward(h.data(), (float*)y1, s, &p, nullptr);
+    check(rc == SA_ERR_INVALID_ARGUMENT && strstr(sa_last_error(), "x (") && strstr(sa_last_error(), "not device memory"),
+          std::string("host memory is refused: ") + sa_last_error());
+    rc = sa_cuda_forward_on(0, SA_OP_LEAKY_RELU, (const float*)x1, nullptr, (float*)y1, s, &p, nullptr);
+    check(rc == SA_ERR_INVALID_ARGUMENT && strstr(sa_last_error(), "names GPU 0"),
+          std::string("sa_cuda_forward_on(0) with tensors of GPU 1 is refused: ") + sa_last_error());
+    rc = sa_cuda_forward_on(1, SA_OP_LEAKY_RELU, (const float*)x1, nullptr, (float*)y1, s, &p, nullptr);
+    check(rc == SA_OK, "sa_cuda_forward_on(1) with tensors of GPU 1");
+    rc = sa_cuda_memcpy_d2h(1, out.data(), y1, bytes, s0);
+    check(rc == SA_ERR_INVALID_ARGUMENT && strstr(sa_last_error(), "stream belongs to GPU 0"),
+          std::string("a copy on GPU 1 with a stream of GPU 0 is refused: ") + sa_last_error());
+    check(faults() == f0, "multi-GPU: nothing refused reached a kernel");
     sa_emu_set_quiet(0);
-    printf("  multi-GPU (issue 11, 5): leaky_relu on device-1 memory after an allocation on device 0: %s\n",
-           rc || rs ? "launched on device 0 and refused (the bug, reproduced)" : "ran on device 1 (fixed)");
-    sa_emu_reset_fault();
+
+    // TD: the opt-in attribute once per device and kernel; workspaces from one pool per device.
+    sa_emu_stats st0, st1;
+    sa_emu_get_stats(&st0);
+    int fails = 0;
+    for (int k = 0; k < 12; k++) {
+        HostParams hp;
+        hp.p.iterations = 12;  // rounds: a workspace
+        hp.p.eps = 0.05f;
+        const sa_shape ts{1, 1, 40 + 8 * (k % 3), 72 + 16 * (k % 4)};
+        std::vector<float> o((size_t)numel(ts));
+        Rng r(100 + k);
+        fill_uniform(r, o, -1, 1);
+        fails += run_gpu(entry_of(SA_OP_TD_LRELU), o, nullptr, ts, hp).rc != SA_OK;
+        if (k % 4 == 0)  // NTD: always a workspace (its weights)
+            fails += run_gpu(entry_of(SA_OP_NTD_LRELU), o, nullptr, ts, hp).rc != SA_OK;
+    }
+    sa_emu_get_stats(&st1);
+    const int64_t sets = st1.func_attribute_sets - st0.func_attribute_sets;
+    check(fails == 0, "TD: 12 calls of 12 shapes run, NTD 3");
+    check(sets <= 2, "TD: the opt-in attribute is set once per kernel and device, not per call (" +
+                         std::to_string(sets) + " sets in 12 calls)");
+    check(st1.pools_created <= 2 && st1.pool_allocations > st0.pool_allocations,
+          "workspaces from the device's pool (" + std::to_string(st1.pools_created) + " pools, " +
+              std::to_string(st1.pool_allocations - st0.pool_allocations) + " allocations from them)");
+    check(sa_cuda_release_workspaces(0) == SA_OK, "sa_cuda_release_workspaces");
+
+    // The debug mode: a broken kernel's fault fails the call that launched it, named.
+    {
+        HostParams hp;
+        hp.p.k = 3;
+        const sa_shape fs{1, 2, 45, 70};
+        Rng r(11);
+        hp.weight.resize((size_t)(fs.c * 9));
+        fill_uniform(r, hp.weight, -0.3f, 0.3f);
+        std::vector<float> x((size_t)numel(fs));
+        fill_uniform(r, x, -2, 2);
+        auto broken = [](const float* a, const float*, float* y, sa_shape sh, const sa_params* pp, void* st) {
+            return sa_mut_frelu_no_barrier_frelu_forward(a, y, sh, pp, st);
+        };
+        sa_emu_set_quiet(1);
+        sa_emu_set_late_faults(1);  // as on a GPU: the launch returns, a later sync reports
+        GpuResult plain = run_gpu(broken, x, nullptr, fs, hp);
+        sa_cuda_set_debug(1);
+        const int64_t fd = faults();
+        void* st = nullptr;
+        DevBuf dx(numel(fs) * 4), dy(numel(fs) * 4), dw((int64_t)hp.weight.size() * 4);
+        sa_cuda_stream_create(0, &st);
+        sa_cuda_memcpy_h2d(0, dx.p, x.data(), numel(fs) * 4, st);
+        sa_cuda_memcpy_h2d(0, dw.p, hp.weight.data(), (int64_t)hp.weight.size() * 4, st);
+        sa_params fp = hp.p;
+        fp.weight = dw.f();
+        const int drc = sa_mut_frelu_no_barrier_frelu_forward(dx.f(), dy.f(), fs, &fp, st);
+        const std::string msg = sa_last_error();
+        const bool faulted = faults() > fd;
+        sa_cuda_set_debug(0);
+        sa_emu_set_late_faults(0);
+        sa_cuda_stream_synchronize(0, st);
+        sa_cuda_stream_destroy(0, st);
+        sa_emu_set_quiet(0);
+        sa_emu_reset_fault();
+        check(plain.new_faults > 0 && plain.rc == SA_ERR_CUDA && plain.err.find("sa_cuda_stream_synchronize") == 0,
+              "debug mode off: the fault surfaces at the next synchronisation: " + plain.err.substr(0, 120));
+        check(faulted && (drc == SA_ERR_CUDA && msg.find("kernel frelu_kernel") != std::string::npos &&
+                           msg.find("debug mode") != std::string::npos),
+              "debug mode: the faulting kernel is named by the call that launched it: " + msg);
+    }
+
+    int driver = 0, runtime = 0;
+    check(sa_cuda_versions(&driver, &runtime) == SA_OK && driver == 13000 && runtime == 13000,
+          "sa_cuda_versions: driver " + std::to_string(driver) + ", runtime " + std::to_string(runtime));
+    sa_cuda_stream_destroy(0, s0);
+    sa_cuda_stream_destroy(1, s1);
     sa_cuda_free(1, x1);
     sa_cuda_free(1, y1);
     sa_cuda_free(0, z0);
@@ -709,7 +822,7 @@ void run_section(const std::string& device, bool mutants, ChildTally* out) {
                 test_frelu();
                 test_elementwise();
                 test_td();
-                if (device == "h100") multi_gpu_repro();
+                if (device == "h100") first_run_fixes();
             }
             sa_emu_stats st;
             sa_emu_get_stats(&st);

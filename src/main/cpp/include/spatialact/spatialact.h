@@ -205,20 +205,40 @@ SA_API int sa_cuda_device_count(int* count);
 SA_API int sa_cuda_device_name(int device, char* buf, int64_t len);
 SA_API int sa_cuda_malloc(int device, int64_t bytes, void** ptr);
 SA_API int sa_cuda_free(int device, void* ptr);
+/* Copies on a stream of that device (its copy is ordered with the stream's work), or with
+ * stream NULL after all work on the device (a cudaDeviceSynchronize first: the library's streams
+ * are non-blocking, so the legacy default stream alone would not wait for them). Host copies
+ * return when the copy is complete. */
 SA_API int sa_cuda_memcpy_h2d(int device, void* dst, const void* src, int64_t bytes, void* stream);
 SA_API int sa_cuda_memcpy_d2h(int device, void* dst, const void* src, int64_t bytes, void* stream);
 SA_API int sa_cuda_memcpy_d2d(int device, void* dst, const void* src, int64_t bytes, void* stream);
 SA_API int sa_cuda_stream_create(int device, void** stream);
 SA_API int sa_cuda_stream_destroy(int device, void* stream);
 SA_API int sa_cuda_stream_synchronize(int device, void* stream);
+/* The driver's CUDA version (cudaDriverGetVersion, e.g. 13000; 0 without a driver) and the
+ * linked runtime's (CUDART_VERSION). The CUDA 13 runtime needs a driver of branch R580 or newer. */
+SA_API int sa_cuda_versions(int* driver, int* runtime);
+/* Debug mode on (1) or off (0), process-wide; SA_CUDA_DEBUG=1 in the environment turns it on at
+ * start. Every kernel launch is then followed by a synchronisation of its stream, and a kernel
+ * that faults fails the call that launched it, named in the message. Slow: for debugging. */
+SA_API int sa_cuda_set_debug(int on);
+/* The workspaces of TD- and NTD-LReLU come from a stream-ordered pool per device that keeps
+ * freed memory for the next call (at most the largest set of workspaces in flight at once).
+ * This waits for the device and returns the pool's unused memory to the driver. */
+SA_API int sa_cuda_release_workspaces(int device);
 
 /* ---- operators: forward and backward, CPU and CUDA, side by side ---------------------- */
 
 /* Any operator by its code: in[0 .. inputs-1] as the table row says (a guide that is absent is
  * NULL; unused inputs must be NULL), then the operator's own entry point with its checks. */
 SA_API int sa_cpu_forward(int op, const float* in0, const float* in1, float* y, sa_shape shape, const sa_params* p);
+/* A CUDA call runs on the GPU whose memory its tensors are (not the thread's current device,
+ * which it leaves as it found it); tensors of two GPUs, host memory, or a stream of another GPU
+ * are refused. sa_cuda_forward_on also requires that GPU to be `device`. */
 SA_API int sa_cuda_forward(int op, const float* in0, const float* in1, float* y, sa_shape shape, const sa_params* p,
                            void* stream);
+SA_API int sa_cuda_forward_on(int device, int op, const float* in0, const float* in1, float* y, sa_shape shape,
+                              const sa_params* p, void* stream);
 /* sa_cpu_forward with a cooperative cancel: another thread sets *cancel to non-zero, and the call
  * stops at its next task boundary (a tile, a chunk of rows or elements: milliseconds) and returns
  * SA_ERR_CANCELLED. The inputs are untouched (unless the output is one of them, in place); the
