@@ -44,6 +44,9 @@ step() {
     echo "host: $(uname -a)"
     git -C "$ROOT" rev-parse HEAD 2>/dev/null | sed 's/^/commit: /' || true
     command -v nvidia-smi >/dev/null && nvidia-smi || echo "nvidia-smi: not found"
+    # the driver (CUDA 13's static runtime needs R580+); test_ops prints the library's runtime
+    command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | sed 's/^/driver: /'
+
     command -v nvcc >/dev/null && nvcc --version || echo "nvcc: not found"
     cmake --version | sed -n 1p
     g++ --version | sed -n 1p

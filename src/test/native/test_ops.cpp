@@ -697,6 +697,12 @@ int main() {
     if (const char* e = getenv("SA_TEST_MAX_NUMEL")) max_numel = strtoll(e, nullptr, 10);
     printf("spatialact %s: native operator test, seed %" PRIu64 ", best CPU ISA %s, %d threads\n", sa_version(),
            g_seed, isa_name(sa_cpu_isa()), sa_cpu_threads());
+    if (sa_cuda_compiled()) {  // (the GPU host script's record: the driver must be R580+ for CUDA 13)
+        int driver = 0, runtime = 0;
+        sa_cuda_versions(&driver, &runtime);
+        printf("CUDA: driver supports %d.%d, library runtime %d.%d\n", driver / 1000, driver % 1000 / 10,
+               runtime / 1000, runtime % 1000 / 10);
+    }
 
     validation_tests();
 

@@ -1131,6 +1131,7 @@ cudaError_t cudaStreamGetDevice(cudaStream_t s, int* device) {
 cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* a, const void* p) {
     Lock l;
     if (!a) return set_err(cudaErrorInvalidValue);
+    if (g_count == 0) return set_err(cudaErrorNoDevice);  // as the runtime without a GPU
     const Alloc* al = p ? find_alloc(p, 0) : nullptr;
     a->type = al ? cudaMemoryTypeDevice : cudaMemoryTypeUnregistered;
     a->device = al ? al->device : -2;

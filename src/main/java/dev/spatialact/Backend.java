@@ -17,7 +17,14 @@ public enum Backend {
     AUTO,
     /** Host memory only, on the native CPU kernels; device memory is rejected. */
     CPU,
-    /** The GPU: device memory directly, host memory staged through GPU 0 (upload, kernel, download). */
+    /**
+     * The GPU: device memory directly, host memory staged through GPU 0 (upload, kernel,
+     * download). Staging costs, per call: three device allocations and frees (the inputs and the
+     * output), synchronous copies from and to pageable host memory (about half the bandwidth of
+     * pinned memory), and a device synchronisation; it is meant for tests and occasional calls.
+     * Pipelines keep their data in {@link DeviceTensor}s (or their own device memory) and call
+     * the operators' device-memory methods on a {@link CudaStream}.
+     */
     CUDA;
 
     private static volatile String cudaReason;
@@ -121,6 +128,8 @@ public enum Backend {
                 if (rc != SpatialActNative.SA_OK || count < 1)
                     reason = "no usable GPU: " + SpatialActNative.sa_last_error().getString();
             }
+            // -Dspatialact.cuda.debug=true: the synchronous debug mode (SpatialAct.setCudaDebug)
+            if (reason == null && Boolean.getBoolean("spatialact.cuda.debug")) SpatialActNative.sa_cuda_set_debug(1);
             cudaReason = reason;
             cudaDevices = count;
         }

@@ -73,6 +73,10 @@ public final class CudaStream implements AutoCloseable {
         return handle;
     }
 
+    /** Keeps the stream open until {@link #exit()} (close() waits). */
+    void enter() { guard.enter(); }
+    void exit() { guard.exit(); }
+
     /**
      * Waits until all work queued on the stream is done; CUDA errors of that work surface here.
      *

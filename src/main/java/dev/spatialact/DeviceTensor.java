@@ -135,36 +135,69 @@ public final class DeviceTensor implements AutoCloseable {
 
     /**
      * Copies host data into the tensor.
-     * The copy is synchronous, on the legacy default stream: it waits for work on that stream
-     * (not on a non-blocking {@link CudaStream}: synchronize that first).
+     * The copy is synchronous and ordered after all work queued on this GPU, on any stream (it
+     * synchronises the device first); the overload with a {@link CudaStream} orders it on that
+     * stream alone.
      *
      * @param x the data, shape.numel() elements
      * @throws SpatialActException INVALID_ARGUMENT if x is null or of another length; CLOSED
      *     after {@link #close()}; CUDA if the copy fails
      */
     public void upload(float[] x) {
+        upload(x, null);
+    }
+
+    /**
+     * As {@link #upload(float[])}, ordered on a stream of this tensor's GPU: after the work queued
+     * on it before (an operator's forward, say), and before what is queued after. Returns when
+     * the copy is complete.
+     *
+     * @param x the data, as for {@link #upload(float[])}
+     * @param stream a stream of this tensor's GPU, or null for the device-wide order of
+     *     {@link #upload(float[])}
+     * @throws SpatialActException INVALID_xUMENT for a stream of another GPU; CLOSED if the
+     *     tensor or the stream is closed; otherwise as {@link #upload(float[])}
+     */
+    public void upload(float[] x, CudaStream stream) {
         Checks.array(x, "x", shape);
-        call(() -> SpatialActNative.sa_cuda_memcpy_h2d(device, address, x, shape.numel() * 4, 0));
+        copy(stream, h -> SpatialActNative.sa_cuda_memcpy_h2d(device, address, x, shape.numel() * 4, h));
     }
 
     /**
      * Copies host data into the tensor, from the buffer's position (which stays unchanged).
-     * The copy is synchronous, on the legacy default stream: it waits for work on that stream
-     * (not on a non-blocking {@link CudaStream}: synchronize that first).
+     * The copy is synchronous and ordered after all work queued on this GPU, on any stream (it
+     * synchronises the device first); the overload with a {@link CudaStream} orders it on that
+     * stream alone.
      *
      * @param x a direct buffer in native byte order, at least shape.numel() elements remaining
      * @throws SpatialActException INVALID_ARGUMENT if x is null, not direct, not in native order
      *     or too short; CLOSED after {@link #close()}; CUDA if the copy fails
      */
     public void upload(FloatBuffer x) {
+        upload(x, null);
+    }
+
+    /**
+     * As {@link #upload(FloatBuffer)}, ordered on a stream of this tensor's GPU: after the work queued
+     * on it before (an operator's forward, say), and before what is queued after. Returns when
+     * the copy is complete.
+     *
+     * @param x the data, as for {@link #upload(FloatBuffer)}
+     * @param stream a stream of this tensor's GPU, or null for the device-wide order of
+     *     {@link #upload(FloatBuffer)}
+     * @throws SpatialActException INVALID_xUMENT for a stream of another GPU; CLOSED if the
+     *     tensor or the stream is closed; otherwise as {@link #upload(FloatBuffer)}
+     */
+    public void upload(FloatBuffer x, CudaStream stream) {
         Checks.buffer(x, "x", shape, false);
-        call(() -> SpatialActNative.sa_cuda_memcpy_h2d(device, address, x, shape.numel() * 4, 0));
+        copy(stream, h -> SpatialActNative.sa_cuda_memcpy_h2d(device, address, x, shape.numel() * 4, h));
     }
 
     /**
      * Copies host data into the tensor, from the pointer's position.
-     * The copy is synchronous, on the legacy default stream: it waits for work on that stream
-     * (not on a non-blocking {@link CudaStream}: synchronize that first).
+     * The copy is synchronous and ordered after all work queued on this GPU, on any stream (it
+     * synchronises the device first); the overload with a {@link CudaStream} orders it on that
+     * stream alone.
      *
      * @param x host memory: shape.numel() floats inside the allocation it was made from (or
      *     vouched for with {@link SpatialAct#uncheckedPointer})
@@ -172,22 +205,53 @@ public final class DeviceTensor implements AutoCloseable {
      *     memory; CLOSED after {@link #close()}; CUDA if the copy fails
      */
     public void upload(FloatPointer x) {
+        upload(x, null);
+    }
+
+    /**
+     * As {@link #upload(FloatPointer)}, ordered on a stream of this tensor's GPU: after the work queued
+     * on it before (an operator's forward, say), and before what is queued after. Returns when
+     * the copy is complete.
+     *
+     * @param x the data, as for {@link #upload(FloatPointer)}
+     * @param stream a stream of this tensor's GPU, or null for the device-wide order of
+     *     {@link #upload(FloatPointer)}
+     * @throws SpatialActException INVALID_xUMENT for a stream of another GPU; CLOSED if the
+     *     tensor or the stream is closed; otherwise as {@link #upload(FloatPointer)}
+     */
+    public void upload(FloatPointer x, CudaStream stream) {
         Checks.pointer(x, "x", shape);
-        call(() -> SpatialActNative.sa_cuda_memcpy_h2d(device, address, x, shape.numel() * 4, 0));
+        copy(stream, h -> SpatialActNative.sa_cuda_memcpy_h2d(device, address, x, shape.numel() * 4, h));
     }
 
     /**
      * Copies the tensor into host memory.
-     * The copy is synchronous, on the legacy default stream: it waits for work on that stream
-     * (not on a non-blocking {@link CudaStream}: synchronize that first).
+     * The copy is synchronous and ordered after all work queued on this GPU, on any stream (it
+     * synchronises the device first); the overload with a {@link CudaStream} orders it on that
+     * stream alone.
      *
      * @param y the destination, shape.numel() elements
      * @throws SpatialActException INVALID_ARGUMENT if y is null or of another length; CLOSED
      *     after {@link #close()}; CUDA if the copy fails (or earlier work on the stream failed)
      */
     public void download(float[] y) {
+        download(y, null);
+    }
+
+    /**
+     * As {@link #download(float[])}, ordered on a stream of this tensor's GPU: after the work queued
+     * on it before (an operator's forward, say), and before what is queued after. Returns when
+     * the copy is complete.
+     *
+     * @param y the destination, as for {@link #download(float[])}
+     * @param stream a stream of this tensor's GPU, or null for the device-wide order of
+     *     {@link #download(float[])}
+     * @throws SpatialActException INVALID_yUMENT for a stream of another GPU; CLOSED if the
+     *     tensor or the stream is closed; otherwise as {@link #download(float[])}
+     */
+    public void download(float[] y, CudaStream stream) {
         Checks.array(y, "y", shape);
-        call(() -> SpatialActNative.sa_cuda_memcpy_d2h(device, y, address, shape.numel() * 4, 0));
+        copy(stream, h -> SpatialActNative.sa_cuda_memcpy_d2h(device, y, address, shape.numel() * 4, h));
     }
 
     /**
@@ -205,8 +269,9 @@ public final class DeviceTensor implements AutoCloseable {
 
     /**
      * Copies the tensor into host memory, from the buffer's position (which stays unchanged).
-     * The copy is synchronous, on the legacy default stream: it waits for work on that stream
-     * (not on a non-blocking {@link CudaStream}: synchronize that first).
+     * The copy is synchronous and ordered after all work queued on this GPU, on any stream (it
+     * synchronises the device first); the overload with a {@link CudaStream} orders it on that
+     * stream alone.
      *
      * @param y a direct, writable buffer in native byte order, at least shape.numel() elements
      *     remaining
@@ -214,14 +279,30 @@ public final class DeviceTensor implements AutoCloseable {
      *     order, read-only or too short; CLOSED after {@link #close()}; CUDA if the copy fails
      */
     public void download(FloatBuffer y) {
+        download(y, null);
+    }
+
+    /**
+     * As {@link #download(FloatBuffer)}, ordered on a stream of this tensor's GPU: after the work queued
+     * on it before (an operator's forward, say), and before what is queued after. Returns when
+     * the copy is complete.
+     *
+     * @param y the destination, as for {@link #download(FloatBuffer)}
+     * @param stream a stream of this tensor's GPU, or null for the device-wide order of
+     *     {@link #download(FloatBuffer)}
+     * @throws SpatialActException INVALID_yUMENT for a stream of another GPU; CLOSED if the
+     *     tensor or the stream is closed; otherwise as {@link #download(FloatBuffer)}
+     */
+    public void download(FloatBuffer y, CudaStream stream) {
         Checks.buffer(y, "y", shape, true);
-        call(() -> SpatialActNative.sa_cuda_memcpy_d2h(device, y, address, shape.numel() * 4, 0));
+        copy(stream, h -> SpatialActNative.sa_cuda_memcpy_d2h(device, y, address, shape.numel() * 4, h));
     }
 
     /**
      * Copies the tensor into host memory, from the pointer's position.
-     * The copy is synchronous, on the legacy default stream: it waits for work on that stream
-     * (not on a non-blocking {@link CudaStream}: synchronize that first).
+     * The copy is synchronous and ordered after all work queued on this GPU, on any stream (it
+     * synchronises the device first); the overload with a {@link CudaStream} orders it on that
+     * stream alone.
      *
      * @param y host memory: shape.numel() floats inside the allocation it was made from (or
      *     vouched for with {@link SpatialAct#uncheckedPointer})
@@ -229,8 +310,23 @@ public final class DeviceTensor implements AutoCloseable {
      *     memory; CLOSED after {@link #close()}; CUDA if the copy fails
      */
     public void download(FloatPointer y) {
+        download(y, null);
+    }
+
+    /**
+     * As {@link #download(FloatPointer)}, ordered on a stream of this tensor's GPU: after the work queued
+     * on it before (an operator's forward, say), and before what is queued after. Returns when
+     * the copy is complete.
+     *
+     * @param y the destination, as for {@link #download(FloatPointer)}
+     * @param stream a stream of this tensor's GPU, or null for the device-wide order of
+     *     {@link #download(FloatPointer)}
+     * @throws SpatialActException INVALID_yUMENT for a stream of another GPU; CLOSED if the
+     *     tensor or the stream is closed; otherwise as {@link #download(FloatPointer)}
+     */
+    public void download(FloatPointer y, CudaStream stream) {
         Checks.pointer(y, "y", shape);
-        call(() -> SpatialActNative.sa_cuda_memcpy_d2h(device, y, address, shape.numel() * 4, 0));
+        copy(stream, h -> SpatialActNative.sa_cuda_memcpy_d2h(device, y, address, shape.numel() * 4, h));
     }
 
     void enter() { guard.enter(); }
@@ -246,6 +342,22 @@ public final class DeviceTensor implements AutoCloseable {
     @Override
     public void close() {
         guard.close();
+    }
+
+    private void copy(CudaStream stream, java.util.function.LongToIntFunction op) {
+        if (stream == null) {
+            call(() -> op.applyAsInt(0));
+            return;
+        }
+        if (stream.device() != device)
+            throw SpatialActException.invalid("stream is on device " + stream.device() + ", the tensor on " + device);
+        stream.enter();
+        try {
+            long h = stream.handle();
+            call(() -> op.applyAsInt(h));
+        } finally {
+            stream.exit();
+        }
     }
 
     private void call(java.util.function.IntSupplier op) {

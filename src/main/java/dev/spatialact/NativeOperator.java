@@ -474,7 +474,16 @@ public abstract class NativeOperator implements AutoCloseable {
         }
         if (stream != null && stream.device() != device)
             throw SpatialActException.invalid("stream is on device " + stream.device() + ", the tensors on " + device);
-        // Each tensor stays open until the call returns (close() waits for it).
+        // Each tensor, and the stream, stays open until the call returns (close() waits for it).
+        if (stream != null) stream.enter();
+        try {
+            runEntered(y, stream, shape, device, in0, in1);
+        } finally {
+            if (stream != null) stream.exit();
+        }
+    }
+
+    private void runEntered(DeviceTensor y, CudaStream stream, Shape shape, int device, DeviceTensor in0, DeviceTensor in1) {
         in0.enter();
         try {
             if (in1 != null) in1.enter();
@@ -520,7 +529,7 @@ public abstract class NativeOperator implements AutoCloseable {
         guard.enter();
         try {
             DeviceParams dp = deviceParams.computeIfAbsent(device, this::uploadParams);
-            Native.check(SpatialActNative.sa_cuda_forward(operands.op, in0, in1, y, Native.shape(shape), dp.params, stream));
+            Native.check(SpatialActNative.sa_cuda_forward_on(device, operands.op, in0, in1, y, Native.shape(shape), dp.params, stream));
         } finally {
             guard.exit();
         }

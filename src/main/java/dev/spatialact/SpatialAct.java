@@ -132,6 +132,49 @@ public final class SpatialAct {
     }
 
     /**
+     * The CUDA versions: the driver's (as cudaDriverGetVersion: 1000 x major + 10 x minor, e.g.
+     * 13000; 0 without a driver) and that of the CUDA runtime linked into the library. The CUDA 13
+     * runtime needs an NVIDIA driver of branch R580 or newer.
+     *
+     * @return {driver, runtime}; {0, 0} for a build without CUDA kernels
+     */
+    public static int[] cudaVersions() {
+        int[] driver = new int[1], runtime = new int[1];
+        SpatialActNative.sa_cuda_versions(driver, runtime);  // (a build without CUDA: zeros)
+        return new int[] {driver[0], runtime[0]};
+    }
+
+    /**
+     * Turns the synchronous CUDA debug mode on or off, process-wide (also
+     * {@code -Dspatialact.cuda.debug=true}, or {@code SA_CUDA_DEBUG=1} in the environment): every
+     * kernel launch is followed by a synchronisation of its stream, so that a kernel that faults
+     * fails the call that launched it, with the kernel named in the exception, instead of
+     * surfacing at a later synchronisation. Slow: for debugging only.
+     *
+     * @param on true to turn it on
+     * @throws SpatialActException BACKEND_UNAVAILABLE without a usable GPU
+     */
+    public static void setCudaDebug(boolean on) {
+        Backend.CUDA.requireAvailable();
+        Native.check(SpatialActNative.sa_cuda_set_debug(on ? 1 : 0));
+    }
+
+    /**
+     * Returns the unused memory of a GPU's workspace pool to the driver. The workspaces of
+     * TD-LReLU and NTD-LReLU come from a stream-ordered pool per GPU that keeps freed memory for
+     * the next call (at most the largest set of workspaces in flight at once; docs/OPERATORS.md
+     * has each operator's workspace). Waits for all work on the GPU.
+     *
+     * @param device the GPU, from 0
+     * @throws SpatialActException BACKEND_UNAVAILABLE without a usable GPU; INVALID_ARGUMENT for a
+     *     device that does not exist; CUDA if the GPU reports an error
+     */
+    public static void releaseGpuWorkspaces(int device) {
+        Backend.CUDA.requireAvailable();
+        Native.check(SpatialActNative.sa_cuda_release_workspaces(device));
+    }
+
+    /**
      * Host memory whose size the library cannot check, vouched for by the caller: a FloatPointer
      * over {@code floats} floats from {@code memory}'s current address ({@code memory.address()}
      * plus its position in its own element size), which keeps {@code memory} reachable. The

@@ -158,6 +158,9 @@ public final class SpatialActNative {
     public static native int sa_cuda_stream_create(int device, @Cast("void**") long[] stream);
     public static native int sa_cuda_stream_destroy(int device, @Cast("void*") long stream);
     public static native int sa_cuda_stream_synchronize(int device, @Cast("void*") long stream);
+    public static native int sa_cuda_versions(int[] driver, int[] runtime);
+    public static native int sa_cuda_set_debug(int on);
+    public static native int sa_cuda_release_workspaces(int device);
 
     // ---- operators ----
     public static native int sa_cpu_forward(int op, @Const FloatPointer in0, @Const FloatPointer in1, FloatPointer y, @ByVal sa_shape shape, @Const sa_params p);
@@ -196,6 +199,7 @@ public final class SpatialActNative {
             float[] y, long offy, @Cast("const sa_shape*") long shape, @Cast("const sa_params*") long p,
             @Cast("const volatile int32_t*") long cancel);
     public static native int sa_cuda_forward(int op, @Cast("const float*") long in0, @Cast("const float*") long in1, @Cast("float*") long y, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
+    public static native int sa_cuda_forward_on(int device, int op, @Cast("const float*") long in0, @Cast("const float*") long in1, @Cast("float*") long y, @ByVal sa_shape shape, @Const sa_params p, @Cast("void*") long stream);
 
     public static native int sa_cpu_leaky_relu_forward(@Const FloatPointer x, FloatPointer y, @ByVal sa_shape shape, @Const sa_params p);
     public static native int sa_cpu_leaky_relu_backward(@Const FloatPointer x, @Const FloatPointer dy, FloatPointer dx, @ByVal sa_shape shape, @Const sa_params p);

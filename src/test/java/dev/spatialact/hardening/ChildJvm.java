@@ -98,11 +98,12 @@ final class ChildJvm {
         return out;
     }
 
-    /** JVM flags of this JVM a child should share: -Xcheck:jni and nothing of Surefire's. */
+    /** JVM flags of this JVM a child should share: -Xcheck:jni, native access and the library override, nothing of Surefire's. */
     static List<String> inheritedFlags() {
         List<String> out = new ArrayList<>();
         for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments())
-            if (a.startsWith("-Xcheck:jni") || a.startsWith("--enable-native-access")) out.add(a);
+            if (a.startsWith("-Xcheck:jni") || a.startsWith("--enable-native-access")
+                    || a.startsWith("-Dspatialact.library.path=")) out.add(a);  // (the emulated GPU: scripts/emu-java.sh)
         return out;
     }
 
