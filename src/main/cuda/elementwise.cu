@@ -19,6 +19,7 @@ namespace {
 
 constexpr int kBlocksPerSm = 32;  // element-wise grid cap: 4 full waves of 8 blocks/SM;
                                   // beyond that the grid-stride loop takes over
+constexpr int kVecInFlight = 4;   // float4 loads in flight per thread in the vector loop
 
 // Each op maps (global index, a, b) -> y for one element, and four consecutive elements at
 // once. Unary ops ignore b and never have it loaded (kBinary).
@@ -95,8 +96,10 @@ struct StarOp {
 // caller chose head so that a + head, b + head and y + head are 16-byte aligned (or head = n
 // when their phases differ). y may equal a or b: each element is read and then written by
 // the same thread, so there is no __restrict__ and no read-only (nc) load here.
+// (__launch_bounds__ with 4 blocks per SM, i.e. up to 64 registers: without the minimum,
+// ptxas 13.0 kept LeakyOp's kernel for sm_80 at 32 registers and spilled the vectors in flight.)
 template <class Op>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, 4)
     elementwise_kernel(Op op, const float* a, const float* b, float* y, int64_t n, int64_t head, int64_t nvec) {
     const int64_t tid = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
     const int64_t stride = (int64_t)gridDim.x * blockDim.x;
@@ -104,7 +107,23 @@ __global__ void __launch_bounds__(kThreads)
     const float4* a4 = reinterpret_cast<const float4*>(a + head);
     const float4* b4 = Op::kBinary ? reinterpret_cast<const float4*>(b + head) : nullptr;
     float4* y4 = reinterpret_cast<float4*>(y + head);
-    for (int64_t v = tid; v < nvec; v += stride) {
+    // kVecInFlight vectors per thread and iteration, all loaded before any is stored: with one
+    // load in flight per thread the loop waits a DRAM latency per vector (y may alias a or b, so
+    // the compiler may not hoist the next load above this store itself; each element is still
+    // read and written by the same thread, so this order is legal in place).
+    int64_t v = tid;
+    for (; v + (kVecInFlight - 1) * stride < nvec; v += kVecInFlight * stride) {
+        float4 va[kVecInFlight], vb[kVecInFlight];
+#pragma unroll
+        for (int u = 0; u < kVecInFlight; u++) {
+            va[u] = a4[v + u * stride];
+            if constexpr (Op::kBinary) vb[u] = b4[v + u * stride];
+            else vb[u] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        }
+#pragma unroll
+        for (int u = 0; u < kVecInFlight; u++) y4[v + u * stride] = op.apply4(head + 4 * (v + u * stride), va[u], vb[u]);
+    }
+    for (; v < nvec; v += stride) {
         const float4 va = a4[v];
         const float4 vb = Op::kBinary ? b4[v] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
         y4[v] = op.apply4(head + 4 * v, va, vb);
@@ -124,7 +143,8 @@ int launch_elementwise(const char* fn, const LaunchCtx& ctx, const Op& op, const
         if (head > n) head = n;
         nvec = (n - head) / 4;
     }
-    const int64_t work = nvec > 0 ? nvec : n;  // items of the dominant loop
+    // Threads for the dominant loop: kVecInFlight vectors each (scalar: one element each).
+    const int64_t work = nvec > 0 ? (nvec + kVecInFlight - 1) / kVecInFlight : n;
     int64_t blocks = (work + kThreads - 1) / kThreads;
     const int64_t cap = (int64_t)ctx.sms * kBlocksPerSm;
     if (blocks > cap) blocks = cap;

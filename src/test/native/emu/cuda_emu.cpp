@@ -836,6 +836,13 @@ SA_EMU_API int __tsan_atomic32_load(const volatile int* a, int) { return __atomi
 SA_EMU_API void __tsan_atomic32_store(volatile int* a, int v, int) { __atomic_store_n(a, v, __ATOMIC_SEQ_CST); }
 SA_EMU_API long __tsan_atomic64_load(const volatile long* a, int) { return __atomic_load_n(a, __ATOMIC_SEQ_CST); }
 SA_EMU_API void __tsan_atomic64_store(volatile long* a, long v, int) { __atomic_store_n(a, v, __ATOMIC_SEQ_CST); }
+SA_EMU_API int __tsan_atomic32_compare_exchange_strong(volatile int* a, int* c, int v, int, int) {
+    return __atomic_compare_exchange_n(a, c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+SA_EMU_API int __tsan_atomic32_compare_exchange_weak(volatile int* a, int* c, int v, int, int) {
+    return __atomic_compare_exchange_n(a, c, v, true, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+SA_EMU_API int __tsan_atomic32_fetch_or(volatile int* a, int v, int) { return __atomic_fetch_or(a, v, __ATOMIC_SEQ_CST); }
 SA_EMU_API void __tsan_atomic_thread_fence(int) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 SA_EMU_API void __tsan_atomic_signal_fence(int) {}
 }

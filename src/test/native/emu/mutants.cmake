@@ -16,13 +16,11 @@ set(SA_EMU_MUTANTS
 
 # The barrier between staging the tile and reading it, removed.
 set(SA_MUT_frelu_no_barrier_FROM [==[
-        __syncthreads();
-
-        float out[kRowsPerThread];]==])
+            __syncthreads();
+            if (step == 0) {]==])
 set(SA_MUT_frelu_no_barrier_TO [==[
-        ;
-
-        float out[kRowsPerThread];]==])
+            ;
+            if (step == 0) {]==])
 
 # The staging loop one row short: the tile's last row (halo included) is never written.
 set(SA_MUT_frelu_stage_short_FROM [==[idx < SH * SW; idx += kFreluThreads]==])

@@ -334,7 +334,8 @@ KCount kernel_counts() {
 }
 
 void test_frelu() {
-    const sa_shape shapes[] = {{1, 1, 1, 1}, {2, 3, 5, 7}, {1, 2, 33, 65}, {1, 1, 70, 31}, {2, 2, 40, 97}};
+    // (300 rows: column strips of 4, 4 and 2 steps of 32 rows)
+    const sa_shape shapes[] = {{1, 1, 1, 1}, {2, 3, 5, 7}, {1, 2, 33, 65}, {1, 1, 70, 31}, {2, 2, 40, 97}, {1, 1, 300, 41}};
     int64_t total = 0, same = 0;
     uint64_t seed = 100;
     for (sa_shape s : shapes)
