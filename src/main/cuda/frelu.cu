@@ -151,6 +151,8 @@ __global__ void __launch_bounds__(kFreluThreads)
     }
 }
 
+std::atomic<int> g_force_wide{0};  // sa_internal_cuda_frelu_wide
+
 template <int K, bool LIGHT>
 int launch_frelu(const char* fn, const LaunchCtx& ctx, const float* x, float* y, sa_shape s, const sa_params* p) {
     const int64_t strips_w = (s.w + kTileW - 1) / kTileW;
@@ -162,7 +164,7 @@ int launch_frelu(const char* fn, const LaunchCtx& ctx, const float* x, float* y,
     const int64_t blocks = total < (int64_t)INT32_MAX ? total : (int64_t)INT32_MAX;
     const dim3 grid((unsigned)blocks), block(kTileW, kFreluThreadsY);
     // 32-bit indices inside a plane while the plane and its padded rows stay below 2^31.
-    if ((s.h + kTileH) * (s.w + kTileW) < (int64_t)INT32_MAX)
+    if ((s.h + kTileH) * (s.w + kTileW) < (int64_t)INT32_MAX && !g_force_wide.load(std::memory_order_relaxed))
         return launch(fn, "frelu_kernel", frelu_kernel<K, LIGHT, int32_t>, grid, block, 0, ctx, x, y, p->weight,
                       p->bias, s.c, (int32_t)s.h, (int32_t)s.w, strips_w, strips_per_plane, total);
     return launch(fn, "frelu_kernel", frelu_kernel<K, LIGHT, int64_t>, grid, block, 0, ctx, x, y, p->weight, p->bias,
@@ -172,6 +174,12 @@ int launch_frelu(const char* fn, const LaunchCtx& ctx, const float* x, float* y,
 }  // namespace
 
 extern "C" {
+
+int sa_internal_cuda_frelu_wide(int mode) {
+    const int prev = g_force_wide.load();
+    if (mode >= 0) g_force_wide.store(mode ? 1 : 0);
+    return prev;
+}
 
 int sa_cuda_frelu_forward(const float* x, float* y, sa_shape shape, const sa_params* p, void* stream) {
     const char* fn = "sa_cuda_frelu_forward";

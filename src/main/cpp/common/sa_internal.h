@@ -71,6 +71,13 @@ int td_radius(const sa_params* p);
  * bench_td / bench_ops / scripts/bench_ab.cpp time both in one process. Process-wide. */
 extern "C" SA_API int sa_internal_cpu_td_direct(int mode);
 
+/* Test hook, not part of the API: on (1), the CUDA FReLU kernel takes its 64-bit-index
+ * instantiation (the one for planes of 2^31 elements or more) on every plane, so that the
+ * emulated GPU tests it on small ones; 0 = by plane size (the default); < 0 only queries.
+ * Returns the previous setting. Process-wide. (CUDA builds and the emulated GPU; the stub
+ * without CUDA ignores it.) */
+extern "C" SA_API int sa_internal_cuda_frelu_wide(int mode);
+
 /* Test hook, not part of the API: forces the CPU NTD-LReLU plan to output tiles of tile x tile
  * pixels and channel groups of group channels (0 = the plan's own choice, the default), so that
  * tests can compare tiled and whole-image runs bit for bit on small images. Process-wide. */

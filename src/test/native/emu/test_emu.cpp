@@ -30,6 +30,7 @@
 
 #include "cuda_emu.h"
 #include "sa_emu.h"
+#include "common/sa_internal.h"
 #include "sa_test_util.h"
 
 using namespace sat;
@@ -338,9 +339,11 @@ void test_frelu() {
     const sa_shape shapes[] = {{1, 1, 1, 1}, {2, 3, 5, 7}, {1, 2, 33, 65}, {1, 1, 70, 31}, {2, 2, 40, 97}, {1, 1, 300, 41}};
     int64_t total = 0, same = 0;
     uint64_t seed = 100;
+    for (int wide = 0; wide < 2; wide++)  // then the 64-bit-index instantiation, on the same shapes
     for (sa_shape s : shapes)
         for (int v : {SA_FRELU_FULL, SA_FRELU_LIGHT})
             for (int k : {1, 3, 5, 7}) {
+                sa_internal_cuda_frelu_wide(wide);
                 HostParams hp;
                 hp.p.k = k;
                 hp.p.variant = v;
@@ -362,12 +365,14 @@ void test_frelu() {
                 total += (int64_t)x.size();
                 same += (int64_t)x.size() - d;
                 char what[160];
-                snprintf(what, sizeof what, "frelu %s k=%d %s: %lld of %zu outputs differ from the FMA CPU build",
-                         v == SA_FRELU_LIGHT ? "LIGHT" : "FULL", k, shape_str(s).c_str(), (long long)d, x.size());
+                snprintf(what, sizeof what, "frelu %s k=%d %s%s: %lld of %zu outputs differ from the FMA CPU build",
+                         v == SA_FRELU_LIGHT ? "LIGHT" : "FULL", k, shape_str(s).c_str(), wide ? " (64-bit indices)" : "",
+                         (long long)d, x.size());
                 check(g.rc == SA_OK && g.new_faults == 0 && (!have_fma_cpu() || d == 0), what + (g.rc ? " " + g.err : ""));
             }
-    printf("  [%s] FReLU: %lld of %lld outputs bit-identical to the FMA CPU build\n", g_device.c_str(), (long long)same,
-           (long long)total);
+    sa_internal_cuda_frelu_wide(0);
+    printf("  [%s] FReLU: %lld of %lld outputs bit-identical to the FMA CPU build (32- and 64-bit indices)\n",
+           g_device.c_str(), (long long)same, (long long)total);
 }
 
 // Element-wise operators at every pointer phase (0..3 floats past 16-byte alignment for each of
