@@ -2,8 +2,9 @@
 //
 // NTD-LReLU, stored weights. Per sample: the guide (channel mean or the caller's), then one
 // kernel builds the normalised, k-nearest-truncated weights of every pixel (offset-major
-// planes: coalesced), then T kernels iterate every channel with them, keeping v = 1 - 2u
-// between iterations in two ping-pong buffers. Recomputing the weights on chip instead of
+// planes: coalesced), then T kernels iterate every channel with them (a pixel tile's weights and
+// each channel's v tile staged in shared memory), keeping v = 1 - 2u between iterations in two
+// ping-pong buffers. Recomputing the weights on chip instead of
 // storing them is the alternative docs/TD-LReLU.md discusses; comparing the two needs a GPU.
 //
 // The workspace is stream-ordered (cudaMallocAsync / cudaFreeAsync, kernel_utils.cuh).
@@ -37,13 +38,61 @@ struct NtdArgs {
 
 // Weights of every pixel of one sample: direct patch sums with clamp-to-edge, exp, k-nearest
 // truncation by rank (ties: lower offset index = lower raster index), normalisation.
-// wt[k * HW + x], k = (dy + S) * (2S + 1) + (dx + S).
-__global__ void ntd_weights_kernel(const float* __restrict__ g, float* __restrict__ wt, NtdArgs a) {
+// wt[k * HW + x], k = (dy + S) * (2S + 1) + (dx + S). A block owns a kWTile x kWTile pixel tile,
+// one pixel per thread, and stages each guide channel's tile with its S + P halo in shared memory
+// (the clamp-to-edge applied while staging), so every guide value is read from global memory
+// about once per channel instead of 2 (2P+1)^2 times per offset. Each offset's distance sums
+// channel, then patch row, then patch column, as the direct loop did: the same bits.
+constexpr int kWTile = 16;  // 16 x 16 = kThreads pixels
+constexpr int kWHaloMax = SA_NTD_MAX_SEARCH + SA_NTD_MAX_PATCH;
+constexpr int kWGuideMax = (kWTile + 2 * kWHaloMax) * (kWTile + 2 * kWHaloMax);
+static_assert(kWTile * kWTile == kThreads, "one pixel per thread");
+
+// (__launch_bounds__ with 4 blocks per SM: with the block size alone ptxas 13.0 gave sm_90 48
+// registers and 24 bytes of spills.)
+__global__ void __launch_bounds__(kThreads, 4)
+    ntd_weights_kernel(const float* __restrict__ g, float* __restrict__ wt, NtdArgs a) {
+    __shared__ float gsh[kWGuideMax];
     const int S = a.S, P = a.P, D = 2 * S + 1, K = D * D, self = K / 2;
+    const int E = S + P, GW = kWTile + 2 * E;
     const int64_t H = a.H, W = a.W, HW = H * W;
+    const int64_t tiles_x = (W + kWTile - 1) / kWTile, tiles = tiles_x * ((H + kWTile - 1) / kWTile);
+    const int tid = threadIdx.x, pi = tid / kWTile, pj = tid - pi * kWTile;
     float w[(2 * SA_NTD_MAX_SEARCH + 1) * (2 * SA_NTD_MAX_SEARCH + 1)];
-    for (int64_t x = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; x < HW; x += (int64_t)gridDim.x * blockDim.x) {
-        const int64_t i = x / W, j = x % W;
+    for (int64_t t = blockIdx.x; t < tiles; t += gridDim.x) {
+        const int64_t ty = t / tiles_x;
+        const int64_t i0 = ty * kWTile, j0 = (t - ty * tiles_x) * kWTile;
+        const int64_t i = i0 + pi, j = j0 + pj;
+        const bool inside = i < H && j < W;
+        for (int k = 0; k < K; k++) w[k] = 0.0f;  // the distances first
+        for (int64_t c = 0; c < a.Cg; c++) {
+            const float* gc = g + c * HW;
+            for (int idx = tid; idx < GW * GW; idx += kThreads) {
+                const int r = idx / GW, q = idx - r * GW;
+                const int64_t gi = min(max(i0 - E + r, (int64_t)0), H - 1), gj = min(max(j0 - E + q, (int64_t)0), W - 1);
+                gsh[idx] = gc[gi * W + gj];
+            }
+            __syncthreads();
+            if (inside) {
+                for (int k = 0; k < K; k++) {
+                    const int dy = k / D - S, dx = k % D - S;
+                    const int64_t yi = i + dy, yj = j + dx;
+                    if (k == self || yi < 0 || yi >= H || yj < 0 || yj >= W) continue;
+                    float d = w[k];
+                    for (int pa = -P; pa <= P; pa++) {
+                        const float* r0 = gsh + (pi + E + pa) * GW + (pj + E);
+                        const float* r1 = gsh + (pi + E + dy + pa) * GW + (pj + E + dx);
+                        for (int pb = -P; pb <= P; pb++) {
+                            const float e = r0[pb] - r1[pb];
+                            d = fmaf(e, e, d);
+                        }
+                    }
+                    w[k] = d;
+                }
+            }
+            __syncthreads();  // gsh is restaged for the next channel or tile
+        }
+        if (!inside) continue;
         for (int k = 0; k < K; k++) {
             const int dy = k / D - S, dx = k % D - S;
             const int64_t yi = i + dy, yj = j + dx;
@@ -51,20 +100,7 @@ __global__ void ntd_weights_kernel(const float* __restrict__ g, float* __restric
             if (k == self) {
                 wk = 1.0f;
             } else if (yi >= 0 && yi < H && yj >= 0 && yj < W) {
-                float d = 0.0f;
-                for (int64_t c = 0; c < a.Cg; c++) {
-                    const float* gc = g + c * HW;
-                    for (int pa = -P; pa <= P; pa++) {
-                        const int64_t r0 = min(max(i + pa, (int64_t)0), H - 1) * W;
-                        const int64_t r1 = min(max(yi + pa, (int64_t)0), H - 1) * W;
-                        for (int pb = -P; pb <= P; pb++) {
-                            const float e = gc[r0 + min(max(j + pb, (int64_t)0), W - 1)] -
-                                            gc[r1 + min(max(yj + pb, (int64_t)0), W - 1)];
-                            d = fmaf(e, e, d);
-                        }
-                    }
-                }
-                const float dm = d * a.scale;
+                const float dm = w[k] * a.scale;
                 wk = dm < 87.0f ? expf(-dm) : 0.0f;  // NaN distance: 0, as on the CPU
             }
             w[k] = wk;
@@ -83,6 +119,7 @@ __global__ void ntd_weights_kernel(const float* __restrict__ g, float* __restric
         }
         float sum = 0.0f;
         for (int k = 0; k < K; k++) sum += w[k];
+        const int64_t x = i * W + j;
         for (int k = 0; k < K; k++) wt[(int64_t)k * HW + x] = w[k] / sum;
     }
 }
@@ -94,39 +131,83 @@ __global__ void ntd_v0_kernel(const float* __restrict__ o, float* __restrict__ v
         v[i] = 1.0f - 2.0f * gate<SOFT>(o[i], alpha, eps);
 }
 
-// One iteration for every channel of one sample: f = o - lambda * W v; the new v into out,
-// or y in the last iteration. Item = (pixel, group of channels).
+// One iteration for every channel of one sample: f = o - lambda * W v; the new v into out, or y
+// in the last iteration. A block owns a tile of TH x TW pixels, one per thread (TW = min(32, NP),
+// TH = NP / TW), and stages two things in shared memory: the tile's weights once (K x NP, loaded
+// once per pixel and iteration for all channels, instead of once per channel), and for each
+// channel in turn the v tile with its S halo ((TH + 2S) x (TW + 2S), instead of K neighbour loads
+// per output). Each channel's sum runs over the taps in the order of the direct loop (dy, then
+// dx; taps outside the image skipped), so the results are the same bits.
 template <bool SOFT>
-__global__ void ntd_iter_kernel(const float* __restrict__ o, const float* __restrict__ vin,
-                                const float* __restrict__ wt, float* __restrict__ out, bool final_it, int cgroup,
-                                NtdArgs a) {
-    const int S = a.S, D = 2 * S + 1;
+__global__ void __launch_bounds__(kThreads)
+    ntd_iter_kernel(const float* __restrict__ o, const float* __restrict__ vin, const float* __restrict__ wt,
+                    float* __restrict__ out, bool final_it, int TH, int TW, NtdArgs a) {
+    extern __shared__ float ntd_smem[];
+    const int S = a.S, D = 2 * S + 1, K = D * D;
+    const int NP = TH * TW, VW = TW + 2 * S, VH = TH + 2 * S;
+    float* wsh = ntd_smem;            // [K][NP]
+    float* vsh = ntd_smem + K * NP;   // [VH][VW]
     const int64_t H = a.H, W = a.W, HW = H * W;
-    const int64_t groups = (a.C + cgroup - 1) / cgroup;
-    const int64_t items = HW * groups;
-    for (int64_t it = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; it < items; it += (int64_t)gridDim.x * blockDim.x) {
-        const int64_t x = it % HW, cg = it / HW;
-        const int64_t i = x / W, j = x % W;
-        const int64_t c1 = min(a.C, (cg + 1) * cgroup);
-        for (int64_t c = cg * cgroup; c < c1; c++) {
+    const int64_t tiles_x = (W + TW - 1) / TW, tiles = tiles_x * ((H + TH - 1) / TH);
+    const int p = threadIdx.x, pi = p / TW, pj = p - pi * TW;
+    for (int64_t t = blockIdx.x; t < tiles; t += gridDim.x) {
+        const int64_t ty = t / tiles_x;
+        const int64_t i0 = ty * TH, j0 = (t - ty * tiles_x) * TW;
+        const int64_t i = i0 + pi, j = j0 + pj;
+        const bool inside = i < H && j < W;
+        const int64_t x = i * W + j;
+        // The tile's weights, coalesced along each offset plane.
+        for (int idx = p; idx < K * NP; idx += NP) {
+            const int k = idx / NP, q = idx - k * NP, qi = q / TW, qj = q - qi * TW;
+            const int64_t gi = i0 + qi, gj = j0 + qj;
+            wsh[idx] = gi < H && gj < W ? wt[(int64_t)k * HW + gi * W + gj] : 0.0f;
+        }
+        for (int64_t c = 0; c < a.C; c++) {
             const float* vc = vin + c * HW;
-            float acc = 0.0f;
-            for (int dy = -S; dy <= S; dy++) {
-                const int64_t yi = i + dy;
-                if (yi < 0 || yi >= H) continue;
-                for (int dx = -S; dx <= S; dx++) {
-                    const int64_t yj = j + dx;
-                    if (yj < 0 || yj >= W) continue;
-                    const float wk = wt[(int64_t)((dy + S) * D + (dx + S)) * HW + x];
-                    acc = fmaf(wk, vc[yi * W + yj], acc);
-                }
+            for (int idx = p; idx < VH * VW; idx += NP) {
+                const int r = idx / VW, q = idx - r * VW;
+                const int64_t gi = i0 - S + r, gj = j0 - S + q;
+                vsh[idx] = gi >= 0 && gi < H && gj >= 0 && gj < W ? vc[gi * W + gj] : 0.0f;
             }
-            const float ov = o[c * HW + x];
-            const float f = ov - a.lambda * acc;
-            const float u = gate<SOFT>(f, a.alpha, a.eps);
-            out[c * HW + x] = final_it ? sa_td_out(ov, u) : 1.0f - 2.0f * u;
+            __syncthreads();
+            if (inside) {
+                float acc = 0.0f;
+                for (int dy = -S; dy <= S; dy++) {
+                    const int64_t yi = i + dy;
+                    if (yi < 0 || yi >= H) continue;
+                    for (int dx = -S; dx <= S; dx++) {
+                        const int64_t yj = j + dx;
+                        if (yj < 0 || yj >= W) continue;
+                        const float wk = wsh[((dy + S) * D + (dx + S)) * NP + p];
+                        acc = fmaf(wk, vsh[(pi + S + dy) * VW + (pj + S + dx)], acc);
+                    }
+                }
+                const float ov = o[c * HW + x];
+                const float f = ov - a.lambda * acc;
+                const float u = gate<SOFT>(f, a.alpha, a.eps);
+                out[c * HW + x] = final_it ? sa_td_out(ov, u) : 1.0f - 2.0f * u;
+            }
+            __syncthreads();  // vsh is restaged for the next channel (and wsh for the next tile)
         }
     }
+}
+
+// Pixels per iteration block: the largest of 256, 128, ..., 8 whose weights and v tile fit the
+// device's shared memory per block.
+int ntd_tile_pixels(int S, int smem_optin, int* TH, int* TW, size_t* bytes) {
+    const int K = (2 * S + 1) * (2 * S + 1);
+    for (int np = kThreads; np >= 8; np /= 2) {
+        const int tw = np < 32 ? np : 32, th = np / tw;
+        const size_t b = ((size_t)K * np + (size_t)(th + 2 * S) * (tw + 2 * S)) * sizeof(float);
+        if (b <= (size_t)smem_optin) {
+            *TH = th;
+            *TW = tw;
+            *bytes = b;
+            return SA_OK;
+        }
+    }
+    return fail(SA_ERR_INTERNAL, "ntd: the weights of 8 pixels (S = %d) do not fit %d bytes of shared memory", S,
+                smem_optin);
 }
 
 // NTD-LReLU on the current device, after validation.
@@ -163,9 +244,13 @@ int ntd_run(const char* fn, const LaunchCtx& c, const float* o, const float* gui
     float* fbuf[2] = {ws.p + sw, nf == 2 ? ws.p + sw + CHW : nullptr};
     float* gmean = ws.p + sw + sf;
 
-    const int cgroup = 8;
-    const int64_t items = HW * ((a.C + cgroup - 1) / cgroup);
-    const int64_t grid_px = grid_for(c, HW, 8), grid_it = grid_for(c, items, 8);
+    int TH = 0, TW = 0;
+    size_t iter_smem = 0;
+    if ((rc = ntd_tile_pixels(a.S, c.smem_optin, &TH, &TW, &iter_smem))) return rc;
+    const int64_t iter_tiles = ((a.H + TH - 1) / TH) * ((a.W + TW - 1) / TW);
+    const int64_t grid_px = grid_for(c, HW, 8);
+    const int64_t wt_tiles = ((a.H + kWTile - 1) / kWTile) * ((a.W + kWTile - 1) / kWTile);
+    const int64_t grid_wt = std::max<int64_t>(1, std::min<int64_t>(wt_tiles, (int64_t)c.sms * 8));
     for (int64_t s = 0; s < shape.n; s++) {
         const float* os = o + s * CHW;
         float* ys = y + s * CHW;
@@ -174,7 +259,7 @@ int ntd_run(const char* fn, const LaunchCtx& c, const float* o, const float* gui
             (rc = launch(fn, "ntd_mean_kernel", ntd_mean_kernel, dim3((unsigned)grid_px), dim3(kThreads), 0, c, os,
                          gmean, a.C, HW, (float)(1.0 / (double)a.C))))
             return rc;
-        if ((rc = launch(fn, "ntd_weights_kernel", ntd_weights_kernel, dim3((unsigned)grid_px), dim3(kThreads), 0, c, g,
+        if ((rc = launch(fn, "ntd_weights_kernel", ntd_weights_kernel, dim3((unsigned)grid_wt), dim3(kThreads), 0, c, g,
                          wt, a)))
             return rc;
         const int64_t grid_v = grid_for(c, CHW, 8);
@@ -187,8 +272,13 @@ int ntd_run(const char* fn, const LaunchCtx& c, const float* o, const float* gui
         for (int t = 1; t <= T; t++) {
             float* out = t == T ? ys : fbuf[t % 2];
             rc = with_bool(soft, [&](auto sc) {
-                return launch(fn, "ntd_iter_kernel", ntd_iter_kernel<decltype(sc)::value>, dim3((unsigned)grid_it),
-                              dim3(kThreads), 0, c, os, vin, wt, out, t == T, cgroup, a);
+                auto kernel = ntd_iter_kernel<decltype(sc)::value>;
+                int per_sm = 0;
+                if (int e = blocks_per_sm(fn, c, kernel, TH * TW, iter_smem, &per_sm)) return e;
+                if (per_sm < 1) return fail(SA_ERR_INTERNAL, "%s: a %zu-byte NTD tile does not fit on this GPU", fn, iter_smem);
+                const int64_t grid = std::max<int64_t>(1, std::min<int64_t>(iter_tiles, (int64_t)c.sms * per_sm));
+                return launch(fn, "ntd_iter_kernel", kernel, dim3((unsigned)grid), dim3(TH * TW), iter_smem, c, os, vin,
+                              wt, out, t == T, TH, TW, a);
             });
             if (rc) return rc;
             vin = out;
