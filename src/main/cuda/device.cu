@@ -21,8 +21,7 @@ namespace {
 
 using sa::cuda::DeviceScope;
 
-// Makes `device` current for the scope of the caller (restored when scope ends), after checking
-// that it exists.
+// Makes `device` current (kernel_utils.cuh: DeviceScope), after checking that it exists.
 int enter_device(const char* fn, int device, DeviceScope* scope) {
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
@@ -103,11 +102,14 @@ int workspace_pool(const char* fn, int device, cudaMemPool_t* pool) {
     if (device < 0 || device >= kMaxPoolDevices) return SA_OK;  // (cudaMalloc then)
     std::lock_guard<std::mutex> lock(g_pool_mu);
     if (!g_pool_tried[device]) {
-        g_pool_tried[device] = true;
         int supported = 0;
         cudaError_t e = cudaDeviceGetAttribute(&supported, cudaDevAttrMemoryPoolsSupported, device);
-        if (e != cudaSuccess || !supported) {
+        if (e != cudaSuccess) {
             cudaGetLastError();
+            return sa::cuda_fail(e, fn, "cudaDeviceGetAttribute(cudaDevAttrMemoryPoolsSupported)", __FILE__, __LINE__);
+        }
+        if (!supported) {
+            g_pool_tried[device] = true;  // for good: cudaMalloc on this device
             return SA_OK;
         }
         cudaMemPoolProps props;
@@ -124,6 +126,7 @@ int workspace_pool(const char* fn, int device, cudaMemPool_t* pool) {
             return sa::cuda_fail(e, fn, "cudaMemPoolSetAttribute(cudaMemPoolAttrReleaseThreshold)", __FILE__, __LINE__);
         }
         g_pools[device] = p;
+        g_pool_tried[device] = true;
     }
     *pool = g_pools[device];
     return SA_OK;
@@ -229,7 +232,17 @@ int sa_cuda_malloc(int device, int64_t bytes, void** ptr) {
     DeviceScope scope;
     int rc = check_bytes(fn, bytes);
     if (rc || (rc = enter_device(fn, device, &scope))) return rc;
-    SA_CUDA_TRY(fn, cudaMalloc(ptr, (size_t)(bytes > 0 ? bytes : 1)));
+    cudaError_t e = cudaMalloc(ptr, (size_t)(bytes > 0 ? bytes : 1));
+    if (e == cudaErrorMemoryAllocation) {
+        // The workspace pool keeps what TD/NTD freed (the driver does not trim it for a
+        // cudaMalloc): give that back and try once more.
+        cudaGetLastError();
+        if (sa_cuda_release_workspaces(device) == SA_OK) e = cudaMalloc(ptr, (size_t)(bytes > 0 ? bytes : 1));
+    }
+    if (e != cudaSuccess) {
+        *ptr = nullptr;
+        return sa::cuda_fail(e, fn, "cudaMalloc", __FILE__, __LINE__);
+    }
     return SA_OK;
 }
 
@@ -256,8 +269,9 @@ static int copy(const char* fn, int device, void* dst, const void* src, int64_t 
     // a kernel on them): the plain copies are safe, and cost a device synchronisation.
     if (!s) SA_CUDA_TRY(fn, cudaDeviceSynchronize());
     SA_CUDA_TRY(fn, cudaMemcpyAsync(dst, src, (size_t)bytes, kind, s));
-    // Host copies are synchronous for the caller: the host buffer may be reused on return.
-    if (kind != cudaMemcpyDeviceToDevice) SA_CUDA_TRY(fn, cudaStreamSynchronize(s));
+    // Host copies are synchronous for the caller: the host buffer may be reused on return. A
+    // device copy without a stream is too, so that later work on any stream sees it.
+    if (kind != cudaMemcpyDeviceToDevice || !s) SA_CUDA_TRY(fn, cudaStreamSynchronize(s));
     return SA_OK;
 }
 

@@ -11,8 +11,8 @@
 //    aligned, which would fault on the GPU), then launches on the caller's stream and checks
 //    the launch. Kernels are asynchronous: faults inside a kernel surface at the caller's next
 //    synchronisation.
-//  - A call runs on the device of its pointers (cudaPointerGetAttributes), made current for the
-//    call and restored after it; a stream of another device is refused.
+//  - A call runs on the device of its pointers (cudaPointerGetAttributes), which it makes
+//    current (and leaves current); a stream of another device is refused.
 //  - Indices that address the tensor are int64_t: numel and even one plane may exceed 2^31.
 //    Grids are 1-D (grid.x may be up to 2^31-1) and every kernel loops grid-stride, so no
 //    shape runs into the 65535 limit of grid.y / grid.z or overflows grid.x.
@@ -93,6 +93,9 @@ inline thread_local int t_expect_device = -1;
 inline int call_device(const char* fn, std::initializer_list<DevArg> args, int* dev) {
     *dev = -1;
     const char* first = nullptr;
+    // A named device (sa_cuda_forward_on, the Java API) is made current before the pointers are
+    // queried, so that the query touches no other GPU.
+    if (t_expect_device >= 0) SA_CUDA_TRY(fn, cudaSetDevice(t_expect_device));
     for (const DevArg& a : args) {
         if (!a.p) continue;
         cudaPointerAttributes at;
@@ -123,21 +126,16 @@ inline int call_device(const char* fn, std::initializer_list<DevArg> args, int* 
     return SA_OK;
 }
 
-// Makes `device` current for the scope of a call and restores the caller's current device after
-// it: a library call leaves the thread's CUDA state as it found it.
+// Makes `device` current for the call and leaves it current after it (as cudaSetDevice does):
+// every call names or derives its device, so none depends on what is current, and restoring
+// the previous device would create a context on it (CUDA 12+: cudaSetDevice initialises the
+// primary context) even in a process that never uses that GPU.
 struct DeviceScope {
-    int saved = -1;
     int enter(const char* fn, int device) {
         int cur = 0;
         SA_CUDA_TRY(fn, cudaGetDevice(&cur));
-        if (cur != device) {
-            SA_CUDA_TRY(fn, cudaSetDevice(device));
-            saved = cur;
-        }
+        if (cur != device) SA_CUDA_TRY(fn, cudaSetDevice(device));
         return SA_OK;
-    }
-    ~DeviceScope() {
-        if (saved >= 0) cudaSetDevice(saved);
     }
 };
 
@@ -148,7 +146,8 @@ inline int launch_ctx(const char* fn, int dev, void* stream, LaunchCtx* ctx) {
     static std::atomic<int> sm_cache[kMaxDevices], optin_cache[kMaxDevices], per_sm_cache[kMaxDevices],
         reserved_cache[kMaxDevices];
     const bool cached = dev >= 0 && dev < kMaxDevices;
-    int sms = cached ? sm_cache[dev].load(std::memory_order_relaxed) : 0;
+    // sms is stored last (release) and loaded first (acquire): a thread that sees it sees the rest.
+    int sms = cached ? sm_cache[dev].load(std::memory_order_acquire) : 0;
     int optin = cached ? optin_cache[dev].load(std::memory_order_relaxed) : 0;
     int per_sm = cached ? per_sm_cache[dev].load(std::memory_order_relaxed) : 0;
     int reserved = cached ? reserved_cache[dev].load(std::memory_order_relaxed) : 0;
@@ -161,10 +160,10 @@ inline int launch_ctx(const char* fn, int dev, void* stream, LaunchCtx* ctx) {
         if (optin < 1) optin = 48 * 1024;
         if (per_sm < optin) per_sm = optin;
         if (cached) {
-            sm_cache[dev].store(sms, std::memory_order_relaxed);
             optin_cache[dev].store(optin, std::memory_order_relaxed);
             per_sm_cache[dev].store(per_sm, std::memory_order_relaxed);
             reserved_cache[dev].store(reserved, std::memory_order_relaxed);
+            sm_cache[dev].store(sms, std::memory_order_release);
         }
     }
     // A stream of another GPU would launch there (or fail): refuse it by name. (NULL is the
@@ -201,7 +200,7 @@ inline int launch_ctx(const char* fn, int dev, void* stream, LaunchCtx* ctx) {
 
 // The protocol of every CUDA entry point: check_rc is the status of the shared validation
 // (evaluated by the caller, before anything else); then the call's device, from its pointers
-// (args), made current for the call; then the launch context; then body(ctx), which launches.
+// (args), made current; then the launch context; then body(ctx), which launches.
 template <class F>
 int with_launch_ctx(const char* fn, int check_rc, void* stream, std::initializer_list<DevArg> args, F&& body) {
     if (check_rc) return check_rc;

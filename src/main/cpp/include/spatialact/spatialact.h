@@ -232,9 +232,12 @@ SA_API int sa_cuda_release_workspaces(int device);
 /* Any operator by its code: in[0 .. inputs-1] as the table row says (a guide that is absent is
  * NULL; unused inputs must be NULL), then the operator's own entry point with its checks. */
 SA_API int sa_cpu_forward(int op, const float* in0, const float* in1, float* y, sa_shape shape, const sa_params* p);
-/* A CUDA call runs on the GPU whose memory its tensors are (not the thread's current device,
- * which it leaves as it found it); tensors of two GPUs, host memory, or a stream of another GPU
- * are refused. sa_cuda_forward_on also requires that GPU to be `device`. */
+/* A CUDA call runs on the GPU whose memory its tensors are, not on the thread's current device
+ * (it makes its GPU current, as cudaSetDevice, and leaves it so: restoring would create a CUDA
+ * context on the previous GPU); tensors of two GPUs, host memory, or a stream of another GPU are
+ * refused. sa_cuda_forward_on also requires that GPU to be `device` (made current first). The
+ * entry points above that take a device make it current too. Debug mode and the stream-less
+ * copies synchronise, which is not allowed while a stream is being captured into a CUDA graph. */
 SA_API int sa_cuda_forward(int op, const float* in0, const float* in1, float* y, sa_shape shape, const sa_params* p,
                            void* stream);
 SA_API int sa_cuda_forward_on(int device, int op, const float* in0, const float* in1, float* y, sa_shape shape,

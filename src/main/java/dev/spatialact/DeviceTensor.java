@@ -155,7 +155,7 @@ public final class DeviceTensor implements AutoCloseable {
      * @param x the data, as for {@link #upload(float[])}
      * @param stream a stream of this tensor's GPU, or null for the device-wide order of
      *     {@link #upload(float[])}
-     * @throws SpatialActException INVALID_xUMENT for a stream of another GPU; CLOSED if the
+     * @throws SpatialActException INVALID_ARGUMENT for a stream of another GPU; CLOSED if the
      *     tensor or the stream is closed; otherwise as {@link #upload(float[])}
      */
     public void upload(float[] x, CudaStream stream) {
@@ -185,7 +185,7 @@ public final class DeviceTensor implements AutoCloseable {
      * @param x the data, as for {@link #upload(FloatBuffer)}
      * @param stream a stream of this tensor's GPU, or null for the device-wide order of
      *     {@link #upload(FloatBuffer)}
-     * @throws SpatialActException INVALID_xUMENT for a stream of another GPU; CLOSED if the
+     * @throws SpatialActException INVALID_ARGUMENT for a stream of another GPU; CLOSED if the
      *     tensor or the stream is closed; otherwise as {@link #upload(FloatBuffer)}
      */
     public void upload(FloatBuffer x, CudaStream stream) {
@@ -216,7 +216,7 @@ public final class DeviceTensor implements AutoCloseable {
      * @param x the data, as for {@link #upload(FloatPointer)}
      * @param stream a stream of this tensor's GPU, or null for the device-wide order of
      *     {@link #upload(FloatPointer)}
-     * @throws SpatialActException INVALID_xUMENT for a stream of another GPU; CLOSED if the
+     * @throws SpatialActException INVALID_ARGUMENT for a stream of another GPU; CLOSED if the
      *     tensor or the stream is closed; otherwise as {@link #upload(FloatPointer)}
      */
     public void upload(FloatPointer x, CudaStream stream) {
@@ -246,7 +246,7 @@ public final class DeviceTensor implements AutoCloseable {
      * @param y the destination, as for {@link #download(float[])}
      * @param stream a stream of this tensor's GPU, or null for the device-wide order of
      *     {@link #download(float[])}
-     * @throws SpatialActException INVALID_yUMENT for a stream of another GPU; CLOSED if the
+     * @throws SpatialActException INVALID_ARGUMENT for a stream of another GPU; CLOSED if the
      *     tensor or the stream is closed; otherwise as {@link #download(float[])}
      */
     public void download(float[] y, CudaStream stream) {
@@ -290,7 +290,7 @@ public final class DeviceTensor implements AutoCloseable {
      * @param y the destination, as for {@link #download(FloatBuffer)}
      * @param stream a stream of this tensor's GPU, or null for the device-wide order of
      *     {@link #download(FloatBuffer)}
-     * @throws SpatialActException INVALID_yUMENT for a stream of another GPU; CLOSED if the
+     * @throws SpatialActException INVALID_ARGUMENT for a stream of another GPU; CLOSED if the
      *     tensor or the stream is closed; otherwise as {@link #download(FloatBuffer)}
      */
     public void download(FloatBuffer y, CudaStream stream) {
@@ -321,7 +321,7 @@ public final class DeviceTensor implements AutoCloseable {
      * @param y the destination, as for {@link #download(FloatPointer)}
      * @param stream a stream of this tensor's GPU, or null for the device-wide order of
      *     {@link #download(FloatPointer)}
-     * @throws SpatialActException INVALID_yUMENT for a stream of another GPU; CLOSED if the
+     * @throws SpatialActException INVALID_ARGUMENT for a stream of another GPU; CLOSED if the
      *     tensor or the stream is closed; otherwise as {@link #download(FloatPointer)}
      */
     public void download(FloatPointer y, CudaStream stream) {
