@@ -34,26 +34,6 @@ int enter_device(const char* fn, int device, DeviceScope* scope) {
     return scope->enter(fn, device);
 }
 
-// A stream given to a call on `device` must belong to it.
-int check_stream(const char* fn, int device, void* stream) {
-    if (!stream) return SA_OK;
-#if CUDART_VERSION >= 12080
-    int sdev = -1;
-    cudaError_t e = cudaStreamGetDevice((cudaStream_t)stream, &sdev);
-    if (e != cudaSuccess) {
-        cudaGetLastError();
-        return fail(SA_ERR_INVALID_ARGUMENT, "%s: stream %p is not a CUDA stream of this process (%s)", fn, stream,
-                    cudaGetErrorString(e));
-    }
-    if (sdev != device)
-        return fail(SA_ERR_INVALID_ARGUMENT, "%s: the stream belongs to GPU %d, the call names GPU %d", fn, sdev, device);
-#else
-    (void)fn;
-    (void)device;
-#endif
-    return SA_OK;
-}
-
 int check_bytes(const char* fn, int64_t bytes) {
     if (bytes < 0) return fail(SA_ERR_INVALID_ARGUMENT, "%s: bytes = %lld is negative", fn, (long long)bytes);
     return SA_OK;
@@ -262,7 +242,7 @@ static int copy(const char* fn, int device, void* dst, const void* src, int64_t 
     if (bytes == 0) return SA_OK;
     if (!dst || !src) return fail(SA_ERR_INVALID_ARGUMENT, "%s: dst or src is NULL", fn);
     DeviceScope scope;
-    if ((rc = enter_device(fn, device, &scope)) || (rc = check_stream(fn, device, stream))) return rc;
+    if ((rc = enter_device(fn, device, &scope)) || (rc = sa::cuda::check_stream(fn, device, stream, "copy"))) return rc;
     cudaStream_t s = (cudaStream_t)stream;
     // No stream: ordered after all work on the device, whatever stream it runs on (the
     // library's streams are non-blocking, so the legacy default stream alone would not wait for
@@ -302,7 +282,7 @@ int sa_cuda_stream_destroy(int device, void* stream) {
     if (!stream) return SA_OK;
     DeviceScope scope;
     int rc = enter_device(fn, device, &scope);
-    if (rc || (rc = check_stream(fn, device, stream))) return rc;
+    if (rc || (rc = sa::cuda::check_stream(fn, device, stream, "call"))) return rc;
     SA_CUDA_TRY(fn, cudaStreamDestroy((cudaStream_t)stream));
     return SA_OK;
 }
@@ -311,7 +291,7 @@ int sa_cuda_stream_synchronize(int device, void* stream) {
     const char* fn = "sa_cuda_stream_synchronize";
     DeviceScope scope;
     int rc = enter_device(fn, device, &scope);
-    if (rc || (rc = check_stream(fn, device, stream))) return rc;
+    if (rc || (rc = sa::cuda::check_stream(fn, device, stream, "call"))) return rc;
     SA_CUDA_TRY(fn, cudaStreamSynchronize((cudaStream_t)stream));
     return SA_OK;
 }

@@ -139,6 +139,27 @@ struct DeviceScope {
     }
 };
 
+// A stream given to a call on `device` must belong to it (NULL, the legacy default stream, is
+// the current device's). `what` names the call's side in the message ("tensors", "copy").
+inline int check_stream(const char* fn, int device, void* stream, const char* what) {
+    if (!stream) return SA_OK;
+#if CUDART_VERSION >= 12080
+    int sdev = -1;
+    cudaError_t e = cudaStreamGetDevice((cudaStream_t)stream, &sdev);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return fail(SA_ERR_INVALID_ARGUMENT, "%s: stream %p is not a CUDA stream of this process (%s)", fn, stream,
+                    cudaGetErrorString(e));
+    }
+    if (sdev != device)
+        return fail(SA_ERR_INVALID_ARGUMENT, "%s: the stream belongs to GPU %d, the %s to GPU %d", fn, sdev, what,
+                    device);
+#else
+    (void)fn, (void)device, (void)what;  // (no cudaStreamGetDevice before CUDA 12.8: not checked)
+#endif
+    return SA_OK;
+}
+
 inline int launch_ctx(const char* fn, int dev, void* stream, LaunchCtx* ctx) {
     // The device attributes are cached per device: cudaDeviceGetAttribute is cheap but not
     // free, and these entry points are called once per layer per forward pass.
@@ -168,22 +189,7 @@ inline int launch_ctx(const char* fn, int dev, void* stream, LaunchCtx* ctx) {
     }
     // A stream of another GPU would launch there (or fail): refuse it by name. (NULL is the
     // legacy default stream of the current device, which launch_ctx's caller made the call's.)
-    if (stream) {
-        int sdev = -1;
-#if CUDART_VERSION >= 12080
-        cudaError_t e = cudaStreamGetDevice((cudaStream_t)stream, &sdev);
-#else
-        cudaError_t e = cudaSuccess;
-        sdev = dev;  // (no cudaStreamGetDevice before CUDA 12.8: not checked)
-#endif
-        if (e != cudaSuccess) {
-            cudaGetLastError();
-            return fail(SA_ERR_INVALID_ARGUMENT, "%s: stream %p is not a CUDA stream of this process (%s)", fn, stream,
-                        cudaGetErrorString(e));
-        }
-        if (sdev != dev)
-            return fail(SA_ERR_INVALID_ARGUMENT, "%s: the stream belongs to GPU %d, the tensors to GPU %d", fn, sdev, dev);
-    }
+    if (int rc = check_stream(fn, dev, stream, "tensors")) return rc;
     // An earlier failed call of this library (say a memcpy with a bad pointer, already
     // reported to its caller) leaves its non-sticky error as the runtime's "last error";
     // clear it so that SA_CUDA_LAUNCHED after our launch reports this launch only. Sticky
