@@ -36,91 +36,124 @@ struct NtdArgs {
     float alpha, lambda, eps;
 };
 
-// Weights of every pixel of one sample: direct patch sums with clamp-to-edge, exp, k-nearest
-// truncation by rank (ties: lower offset index = lower raster index), normalisation.
-// wt[k * HW + x], k = (dy + S) * (2S + 1) + (dx + S). A block owns a kWTile x kWTile pixel tile,
-// one pixel per thread, and stages each guide channel's tile with its S + P halo in shared memory
-// (the clamp-to-edge applied while staging), so every guide value is read from global memory
-// about once per channel instead of 2 (2P+1)^2 times per offset. Each offset's distance sums
-// channel, then patch row, then patch column, as the direct loop did: the same bits.
-constexpr int kWTile = 16;  // 16 x 16 = kThreads pixels
-constexpr int kWHaloMax = SA_NTD_MAX_SEARCH + SA_NTD_MAX_PATCH;
-constexpr int kWGuideMax = (kWTile + 2 * kWHaloMax) * (kWTile + 2 * kWHaloMax);
+// ---- one pixel's weights, from guide tiles in shared memory ------------------------------
+// The pair weights of pixel (i, j): direct patch sums with clamp-to-edge, exp, k-nearest
+// truncation by rank (ties: lower offset index = lower raster index), normalisation; offset
+// k = (dy + S) * (2S + 1) + (dx + S). The guide arrives one channel at a time as a tile with an
+// E = S + P halo, clamped to the image while staged, so every guide value is read from global
+// memory about once per channel instead of 2 (2P+1)^2 times per offset. Each offset's distance
+// sums channel, then patch row, then patch column, as the direct loop of version 1 did: the
+// same bits.
+
+// Stages guide channel gc's tile: rows i0 - E .. i0 + TH + E - 1, columns j0 - E .. j0 + TW + E - 1
+// (GH x GW), each clamped to the image.
+__device__ __forceinline__ void ntd_stage_guide(const float* __restrict__ gc, float* gsh, int64_t i0, int64_t j0,
+                                                int GH, int GW, int E, int64_t H, int64_t W, int tid, int nthreads) {
+    for (int idx = tid; idx < GH * GW; idx += nthreads) {
+        const int r = idx / GW, q = idx - r * GW;
+        const int64_t gi = min(max(i0 - E + r, (int64_t)0), H - 1), gj = min(max(j0 - E + q, (int64_t)0), W - 1);
+        gsh[idx] = gc[gi * W + gj];
+    }
+}
+
+// Adds one guide channel's squared patch differences to d[k] of pixel (i, j), tile position
+// (li, lj).
+__device__ __forceinline__ void ntd_add_distances(const float* gsh, int GW, int li, int lj, int64_t i, int64_t j,
+                                                  const NtdArgs& a, float* d) {
+    const int S = a.S, P = a.P, D = 2 * S + 1, K = D * D, self = K / 2, E = S + P;
+    for (int k = 0; k < K; k++) {
+        const int dy = k / D - S, dx = k % D - S;
+        const int64_t yi = i + dy, yj = j + dx;
+        if (k == self || yi < 0 || yi >= a.H || yj < 0 || yj >= a.W) continue;
+        float dk = d[k];
+        for (int pa = -P; pa <= P; pa++) {
+            const float* r0 = gsh + (li + E + pa) * GW + (lj + E);
+            const float* r1 = gsh + (li + E + dy + pa) * GW + (lj + E + dx);
+            for (int pb = -P; pb <= P; pb++) {
+                const float e = r0[pb] - r1[pb];
+                dk = fmaf(e, e, dk);
+            }
+        }
+        d[k] = dk;
+    }
+}
+
+// Distances d[k] -> the pixel's weights before normalisation (exp, knn); returns their sum.
+__device__ __forceinline__ float ntd_finish_weights(int64_t i, int64_t j, const NtdArgs& a, float* w) {
+    const int S = a.S, D = 2 * S + 1, K = D * D, self = K / 2;
+    for (int k = 0; k < K; k++) {
+        const int dy = k / D - S, dx = k % D - S;
+        const int64_t yi = i + dy, yj = j + dx;
+        float wk = 0.0f;
+        if (k == self) {
+            wk = 1.0f;
+        } else if (yi >= 0 && yi < a.H && yj >= 0 && yj < a.W) {
+            const float dm = w[k] * a.scale;
+            wk = dm < 87.0f ? expf(-dm) : 0.0f;  // NaN distance: 0, as on the CPU
+        }
+        w[k] = wk;
+    }
+    if (a.knn > 0 && a.knn < K) {
+        const int need = a.knn - 1;
+        float keep[(2 * SA_NTD_MAX_SEARCH + 1) * (2 * SA_NTD_MAX_SEARCH + 1)];
+        for (int k = 0; k < K; k++) {
+            int rank = 0;
+            if (k != self)
+                for (int k2 = 0; k2 < K; k2++)
+                    if (k2 != self && k2 != k && (w[k2] > w[k] || (w[k2] == w[k] && k2 < k))) rank++;
+            keep[k] = (k == self || rank < need) ? w[k] : 0.0f;
+        }
+        for (int k = 0; k < K; k++) w[k] = keep[k];
+    }
+    float sum = 0.0f;
+    for (int k = 0; k < K; k++) sum += w[k];
+    return sum;
+}
+
+// The weights of the TH x TW tile at (i0, j0), one pixel per thread (thread p: row pi, column pj),
+// from the guide's Cg channels staged one at a time in gsh; then w[k] / sum for pixel p, or 0
+// outside the image, is handed to put(k, value). Every thread passes the same barriers.
+template <class Put>
+__device__ __forceinline__ void ntd_tile_weights(const float* __restrict__ g, float* gsh, int64_t i0, int64_t j0,
+                                                 int TH, int TW, int p, int pi, int pj, const NtdArgs& a, Put put) {
+    const int S = a.S, K = (2 * S + 1) * (2 * S + 1), E = S + a.P, GH = TH + 2 * E, GW = TW + 2 * E;
+    const int64_t i = i0 + pi, j = j0 + pj, HW = a.H * a.W;
+    const bool inside = i < a.H && j < a.W;
+    float w[(2 * SA_NTD_MAX_SEARCH + 1) * (2 * SA_NTD_MAX_SEARCH + 1)];
+    for (int k = 0; k < K; k++) w[k] = 0.0f;  // the distances first
+    for (int64_t c = 0; c < a.Cg; c++) {
+        ntd_stage_guide(g + c * HW, gsh, i0, j0, GH, GW, E, a.H, a.W, p, TH * TW);
+        __syncthreads();
+        if (inside) ntd_add_distances(gsh, GW, pi, pj, i, j, a, w);
+        __syncthreads();  // gsh is restaged for the next channel or tile
+    }
+    if (!inside) {
+        for (int k = 0; k < K; k++) put(k, 0.0f);
+        return;
+    }
+    const float sum = ntd_finish_weights(i, j, a, w);
+    for (int k = 0; k < K; k++) put(k, w[k] / sum);
+}
+
+constexpr int kWTile = 16;  // the weights kernel's tile: 16 x 16 = kThreads pixels
 static_assert(kWTile * kWTile == kThreads, "one pixel per thread");
 
-// (__launch_bounds__ with 4 blocks per SM: with the block size alone ptxas 13.0 gave sm_90 48
-// registers and 24 bytes of spills.)
+// Stored weights: every pixel's into wt[k * HW + x]. (__launch_bounds__ with 4 blocks per SM:
+// with the block size alone ptxas 13.0 gave sm_90 48 registers and 24 bytes of spills.)
 __global__ void __launch_bounds__(kThreads, 4)
     ntd_weights_kernel(const float* __restrict__ g, float* __restrict__ wt, NtdArgs a) {
-    __shared__ float gsh[kWGuideMax];
-    const int S = a.S, P = a.P, D = 2 * S + 1, K = D * D, self = K / 2;
-    const int E = S + P, GW = kWTile + 2 * E;
+    extern __shared__ float gsh[];  // (kWTile + 2E)^2
     const int64_t H = a.H, W = a.W, HW = H * W;
     const int64_t tiles_x = (W + kWTile - 1) / kWTile, tiles = tiles_x * ((H + kWTile - 1) / kWTile);
     const int tid = threadIdx.x, pi = tid / kWTile, pj = tid - pi * kWTile;
-    float w[(2 * SA_NTD_MAX_SEARCH + 1) * (2 * SA_NTD_MAX_SEARCH + 1)];
     for (int64_t t = blockIdx.x; t < tiles; t += gridDim.x) {
         const int64_t ty = t / tiles_x;
         const int64_t i0 = ty * kWTile, j0 = (t - ty * tiles_x) * kWTile;
-        const int64_t i = i0 + pi, j = j0 + pj;
-        const bool inside = i < H && j < W;
-        for (int k = 0; k < K; k++) w[k] = 0.0f;  // the distances first
-        for (int64_t c = 0; c < a.Cg; c++) {
-            const float* gc = g + c * HW;
-            for (int idx = tid; idx < GW * GW; idx += kThreads) {
-                const int r = idx / GW, q = idx - r * GW;
-                const int64_t gi = min(max(i0 - E + r, (int64_t)0), H - 1), gj = min(max(j0 - E + q, (int64_t)0), W - 1);
-                gsh[idx] = gc[gi * W + gj];
-            }
-            __syncthreads();
-            if (inside) {
-                for (int k = 0; k < K; k++) {
-                    const int dy = k / D - S, dx = k % D - S;
-                    const int64_t yi = i + dy, yj = j + dx;
-                    if (k == self || yi < 0 || yi >= H || yj < 0 || yj >= W) continue;
-                    float d = w[k];
-                    for (int pa = -P; pa <= P; pa++) {
-                        const float* r0 = gsh + (pi + E + pa) * GW + (pj + E);
-                        const float* r1 = gsh + (pi + E + dy + pa) * GW + (pj + E + dx);
-                        for (int pb = -P; pb <= P; pb++) {
-                            const float e = r0[pb] - r1[pb];
-                            d = fmaf(e, e, d);
-                        }
-                    }
-                    w[k] = d;
-                }
-            }
-            __syncthreads();  // gsh is restaged for the next channel or tile
-        }
-        if (!inside) continue;
-        for (int k = 0; k < K; k++) {
-            const int dy = k / D - S, dx = k % D - S;
-            const int64_t yi = i + dy, yj = j + dx;
-            float wk = 0.0f;
-            if (k == self) {
-                wk = 1.0f;
-            } else if (yi >= 0 && yi < H && yj >= 0 && yj < W) {
-                const float dm = w[k] * a.scale;
-                wk = dm < 87.0f ? expf(-dm) : 0.0f;  // NaN distance: 0, as on the CPU
-            }
-            w[k] = wk;
-        }
-        if (a.knn > 0 && a.knn < K) {
-            const int need = a.knn - 1;
-            float keep[(2 * SA_NTD_MAX_SEARCH + 1) * (2 * SA_NTD_MAX_SEARCH + 1)];
-            for (int k = 0; k < K; k++) {
-                int rank = 0;
-                if (k != self)
-                    for (int k2 = 0; k2 < K; k2++)
-                        if (k2 != self && k2 != k && (w[k2] > w[k] || (w[k2] == w[k] && k2 < k))) rank++;
-                keep[k] = (k == self || rank < need) ? w[k] : 0.0f;
-            }
-            for (int k = 0; k < K; k++) w[k] = keep[k];
-        }
-        float sum = 0.0f;
-        for (int k = 0; k < K; k++) sum += w[k];
-        const int64_t x = i * W + j;
-        for (int k = 0; k < K; k++) wt[(int64_t)k * HW + x] = w[k] / sum;
+        const int64_t x = (i0 + pi) * W + (j0 + pj);
+        const bool inside = i0 + pi < H && j0 + pj < W;
+        ntd_tile_weights(g, gsh, i0, j0, kWTile, kWTile, tid, pi, pj, a, [&](int k, float v) {
+            if (inside) wt[(int64_t)k * HW + x] = v;
+        });
     }
 }
 
@@ -133,20 +166,22 @@ __global__ void ntd_v0_kernel(const float* __restrict__ o, float* __restrict__ v
 
 // One iteration for every channel of one sample: f = o - lambda * W v; the new v into out, or y
 // in the last iteration. A block owns a tile of TH x TW pixels, one per thread (TW = min(32, NP),
-// TH = NP / TW), and stages two things in shared memory: the tile's weights once (K x NP, loaded
-// once per pixel and iteration for all channels, instead of once per channel), and for each
-// channel in turn the v tile with its S halo ((TH + 2S) x (TW + 2S), instead of K neighbour loads
-// per output). Each channel's sum runs over the taps in the order of the direct loop (dy, then
-// dx; taps outside the image skipped), so the results are the same bits.
-template <bool SOFT>
-__global__ void __launch_bounds__(kThreads)
+// TH = NP / TW), and holds in shared memory the tile's weights (K x NP: stored ones loaded once
+// per pixel and iteration for all channels instead of once per channel, or, RECOMPUTE, built
+// here from guide tiles, with no stored weights at all), and for each channel in turn the v tile
+// with its S halo ((TH + 2S) x (TW + 2S), instead of K neighbour loads per output). Each
+// channel's sum runs over the taps in the order of the direct loop (dy, then dx; taps outside the
+// image skipped), so the results are the same bits either way.
+template <bool SOFT, bool RECOMPUTE>
+__global__ void __launch_bounds__(kThreads, 4)
     ntd_iter_kernel(const float* __restrict__ o, const float* __restrict__ vin, const float* __restrict__ wt,
-                    float* __restrict__ out, bool final_it, int TH, int TW, NtdArgs a) {
+                    const float* __restrict__ g, float* __restrict__ out, bool final_it, int TH, int TW, NtdArgs a) {
     extern __shared__ float ntd_smem[];
     const int S = a.S, D = 2 * S + 1, K = D * D;
     const int NP = TH * TW, VW = TW + 2 * S, VH = TH + 2 * S;
     float* wsh = ntd_smem;            // [K][NP]
     float* vsh = ntd_smem + K * NP;   // [VH][VW]
+    float* gsh = vsh + VH * VW;       // RECOMPUTE: [TH + 2E][TW + 2E]
     const int64_t H = a.H, W = a.W, HW = H * W;
     const int64_t tiles_x = (W + TW - 1) / TW, tiles = tiles_x * ((H + TH - 1) / TH);
     const int p = threadIdx.x, pi = p / TW, pj = p - pi * TW;
@@ -156,11 +191,14 @@ __global__ void __launch_bounds__(kThreads)
         const int64_t i = i0 + pi, j = j0 + pj;
         const bool inside = i < H && j < W;
         const int64_t x = i * W + j;
-        // The tile's weights, coalesced along each offset plane.
-        for (int idx = p; idx < K * NP; idx += NP) {
-            const int k = idx / NP, q = idx - k * NP, qi = q / TW, qj = q - qi * TW;
-            const int64_t gi = i0 + qi, gj = j0 + qj;
-            wsh[idx] = gi < H && gj < W ? wt[(int64_t)k * HW + gi * W + gj] : 0.0f;
+        if (RECOMPUTE) {  // each thread writes and later reads only its own column p of wsh
+            ntd_tile_weights(g, gsh, i0, j0, TH, TW, p, pi, pj, a, [&](int k, float v) { wsh[k * NP + p] = v; });
+        } else {  // the tile's stored weights, coalesced along each offset plane
+            for (int idx = p; idx < K * NP; idx += NP) {
+                const int k = idx / NP, q = idx - k * NP, qi = q / TW, qj = q - qi * TW;
+                const int64_t gi = i0 + qi, gj = j0 + qj;
+                wsh[idx] = gi < H && gj < W ? wt[(int64_t)k * HW + gi * W + gj] : 0.0f;
+            }
         }
         for (int64_t c = 0; c < a.C; c++) {
             const float* vc = vin + c * HW;
@@ -192,13 +230,14 @@ __global__ void __launch_bounds__(kThreads)
     }
 }
 
-// Pixels per iteration block: the largest of 256, 128, ..., 8 whose weights and v tile fit the
-// device's shared memory per block.
-int ntd_tile_pixels(int S, int smem_optin, int* TH, int* TW, size_t* bytes) {
-    const int K = (2 * S + 1) * (2 * S + 1);
+// Pixels per iteration block: the largest of 256, 128, ..., 8 whose weights, v tile and (when
+// recomputing) guide tile fit the device's shared memory per block.
+int ntd_tile_pixels(int S, int P, bool recompute, int smem_optin, int* TH, int* TW, size_t* bytes) {
+    const int K = (2 * S + 1) * (2 * S + 1), E = S + P;
     for (int np = kThreads; np >= 8; np /= 2) {
         const int tw = np < 32 ? np : 32, th = np / tw;
-        const size_t b = ((size_t)K * np + (size_t)(th + 2 * S) * (tw + 2 * S)) * sizeof(float);
+        const size_t b = ((size_t)K * np + (size_t)(th + 2 * S) * (tw + 2 * S) +
+                          (recompute ? (size_t)(th + 2 * E) * (tw + 2 * E) : 0)) * sizeof(float);
         if (b <= (size_t)smem_optin) {
             *TH = th;
             *TW = tw;
@@ -209,6 +248,16 @@ int ntd_tile_pixels(int S, int smem_optin, int* TH, int* TW, size_t* bytes) {
     return fail(SA_ERR_INTERNAL, "ntd: the weights of 8 pixels (S = %d) do not fit %d bytes of shared memory", S,
                 smem_optin);
 }
+
+std::atomic<int> g_weights_mode{0};  // sa_internal_cuda_ntd_weights: 0 the planner, 1 stored, 2 recomputed
+
+// Stored weights cost K floats written and T x K read per pixel (global memory); recomputing
+// them costs T weight builds per pixel instead ((2S+1)^2 (2P+1)^2 Cg FMAs and (2S+1)^2 exps, and
+// with knn (2S+1)^4 comparisons). Which is faster is for a GPU to decide; until one has, the
+// planner stores them (the fewer flops) unless they would take more than this (S = 7 on a
+// 1200 x 1000 plane is ~1 GiB, 8192 x 8192 60 GiB: no GPU holds that) or T == 1 (built once
+// either way: the fused kernel saves their write and read).
+constexpr size_t kNtdStoredWeightsMax = (size_t)1 << 30;
 
 // NTD-LReLU on the current device, after validation.
 int ntd_run(const char* fn, const LaunchCtx& c, const float* o, const float* guide, float* y, sa_shape shape,
@@ -231,11 +280,15 @@ int ntd_run(const char* fn, const LaunchCtx& c, const float* o, const float* gui
     const int T = p->iterations;
     const bool soft = p->eps > 0.0f;
 
-    // Workspace (one sample at a time): weights K x HW, channel-mean guide HW, v buffers.
+    // Workspace (one sample at a time): stored weights K x HW (not when recomputed), the
+    // channel-mean guide HW, v buffers.
     const size_t nf = T >= 2 ? 2 : 1;
     size_t sw, sf, tot;
     if (!mul_ok((size_t)K, (size_t)HW, &sw) || !mul_ok(nf, (size_t)CHW, &sf) || sw > SIZE_MAX - sf - (size_t)HW)
         return fail(SA_ERR_OUT_OF_MEMORY, "%s: workspace too large", fn);
+    const int mode = g_weights_mode.load(std::memory_order_relaxed);
+    const bool recompute = mode == 2 || (mode == 0 && (T == 1 || sw > kNtdStoredWeightsMax / sizeof(float)));
+    if (recompute) sw = 0;
     tot = sw + sf + (p->guide_channels > 0 ? 0 : (size_t)HW);
     Workspace ws;
     int rc = ws.alloc(fn, c, tot);
@@ -246,11 +299,13 @@ int ntd_run(const char* fn, const LaunchCtx& c, const float* o, const float* gui
 
     int TH = 0, TW = 0;
     size_t iter_smem = 0;
-    if ((rc = ntd_tile_pixels(a.S, c.smem_optin, &TH, &TW, &iter_smem))) return rc;
+    if ((rc = ntd_tile_pixels(a.S, a.P, recompute, c.smem_optin, &TH, &TW, &iter_smem))) return rc;
     const int64_t iter_tiles = ((a.H + TH - 1) / TH) * ((a.W + TW - 1) / TW);
     const int64_t grid_px = grid_for(c, HW, 8);
     const int64_t wt_tiles = ((a.H + kWTile - 1) / kWTile) * ((a.W + kWTile - 1) / kWTile);
     const int64_t grid_wt = std::max<int64_t>(1, std::min<int64_t>(wt_tiles, (int64_t)c.sms * 8));
+    const int E = a.S + a.P;
+    const size_t wt_smem = (size_t)(kWTile + 2 * E) * (kWTile + 2 * E) * sizeof(float);
     for (int64_t s = 0; s < shape.n; s++) {
         const float* os = o + s * CHW;
         float* ys = y + s * CHW;
@@ -259,8 +314,8 @@ int ntd_run(const char* fn, const LaunchCtx& c, const float* o, const float* gui
             (rc = launch(fn, "ntd_mean_kernel", ntd_mean_kernel, dim3((unsigned)grid_px), dim3(kThreads), 0, c, os,
                          gmean, a.C, HW, (float)(1.0 / (double)a.C))))
             return rc;
-        if ((rc = launch(fn, "ntd_weights_kernel", ntd_weights_kernel, dim3((unsigned)grid_wt), dim3(kThreads), 0, c, g,
-                         wt, a)))
+        if (!recompute && (rc = launch(fn, "ntd_weights_kernel", ntd_weights_kernel, dim3((unsigned)grid_wt),
+                                       dim3(kThreads), wt_smem, c, g, wt, a)))
             return rc;
         const int64_t grid_v = grid_for(c, CHW, 8);
         rc = with_bool(soft, [&](auto sc) {
@@ -272,13 +327,16 @@ int ntd_run(const char* fn, const LaunchCtx& c, const float* o, const float* gui
         for (int t = 1; t <= T; t++) {
             float* out = t == T ? ys : fbuf[t % 2];
             rc = with_bool(soft, [&](auto sc) {
-                auto kernel = ntd_iter_kernel<decltype(sc)::value>;
-                int per_sm = 0;
-                if (int e = blocks_per_sm(fn, c, kernel, TH * TW, iter_smem, &per_sm)) return e;
-                if (per_sm < 1) return fail(SA_ERR_INTERNAL, "%s: a %zu-byte NTD tile does not fit on this GPU", fn, iter_smem);
-                const int64_t grid = std::max<int64_t>(1, std::min<int64_t>(iter_tiles, (int64_t)c.sms * per_sm));
-                return launch(fn, "ntd_iter_kernel", kernel, dim3((unsigned)grid), dim3(TH * TW), iter_smem, c, os, vin,
-                              wt, out, t == T, TH, TW, a);
+                return with_bool(recompute, [&](auto rcmp) {
+                    auto kernel = ntd_iter_kernel<decltype(sc)::value, decltype(rcmp)::value>;
+                    int per_sm = 0;
+                    if (int e = blocks_per_sm(fn, c, kernel, TH * TW, iter_smem, &per_sm)) return e;
+                    if (per_sm < 1)
+                        return fail(SA_ERR_INTERNAL, "%s: a %zu-byte NTD tile does not fit on this GPU", fn, iter_smem);
+                    const int64_t grid = std::max<int64_t>(1, std::min<int64_t>(iter_tiles, (int64_t)c.sms * per_sm));
+                    return launch(fn, "ntd_iter_kernel", kernel, dim3((unsigned)grid), dim3(TH * TW), iter_smem, c, os,
+                                  vin, (const float*)wt, g, out, t == T, TH, TW, a);
+                });
             });
             if (rc) return rc;
             vin = out;
@@ -290,6 +348,12 @@ int ntd_run(const char* fn, const LaunchCtx& c, const float* o, const float* gui
 }  // namespace
 
 extern "C" {
+
+int sa_internal_cuda_ntd_weights(int mode) {
+    const int prev = g_weights_mode.load();
+    if (mode >= 0) g_weights_mode.store(mode <= 2 ? mode : 0);
+    return prev;
+}
 
 int sa_cuda_ntd_lrelu_forward(const float* o, const float* guide, float* y, sa_shape shape, const sa_params* p,
                               void* stream) {

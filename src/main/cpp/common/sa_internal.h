@@ -78,6 +78,12 @@ extern "C" SA_API int sa_internal_cpu_td_direct(int mode);
  * without CUDA ignores it.) */
 extern "C" SA_API int sa_internal_cuda_frelu_wide(int mode);
 
+/* Test hook, not part of the API: how the CUDA NTD-LReLU gets its weights: 1 stored (built once
+ * per sample, read by every iteration), 2 recomputed on chip by every iteration, 0 the planner's
+ * choice (the default; ntd_lrelu.cu says which and why); < 0 only queries. Returns the previous
+ * setting. Process-wide; the stub without CUDA ignores it. */
+extern "C" SA_API int sa_internal_cuda_ntd_weights(int mode);
+
 /* Test hook, not part of the API: forces the CPU NTD-LReLU plan to output tiles of tile x tile
  * pixels and channel groups of group channels (0 = the plan's own choice, the default), so that
  * tests can compare tiled and whole-image runs bit for bit on small images. Process-wide. */

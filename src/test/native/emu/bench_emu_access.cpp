@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/sa_internal.h"
 #include "sa_emu.h"
 #include "sa_test_util.h"
 
@@ -106,7 +107,11 @@ int main() {
         sa_params_init(&q);
         q.iterations = 3;
         q.lambda = 0.5f;
-        run("NTD hard T=3 S=3 P=1 1x8x64x64", SA_OP_NTD_LRELU, sa_shape{1, 8, 64, 64}, q, nullptr, false);
+        sa_internal_cuda_ntd_weights(1);
+        run("NTD hard T=3 S=3 P=1 1x8x64x64 (stored weights)", SA_OP_NTD_LRELU, sa_shape{1, 8, 64, 64}, q, nullptr, false);
+        sa_internal_cuda_ntd_weights(2);
+        run("NTD hard T=3 S=3 P=1 1x8x64x64 (recomputed)", SA_OP_NTD_LRELU, sa_shape{1, 8, 64, 64}, q, nullptr, false);
+        sa_internal_cuda_ntd_weights(0);
     }
     printf("\nfloor: one read and one write per output (two reads for star)\n");
     return 0;

@@ -511,12 +511,18 @@ void test_td() {
         {{2, 3, 30, 35}, 0.1f, 0.5f, 1.0f, 0, 3, "mean guide soft"},
         {{1, 1, 1, 1}, 0.1f, 0.5f, 1.0f, 0, 2, "1x1"},
     };
-    td_one(nc[0], seed++, true);
-    td_one(nc[1], seed++, true);
-    td_one(nc[0], seed++, true, 2, 2, 6, 0);   // knn
-    td_one(nc[1], seed++, true, 3, 1, 0, 3);   // caller's guide
-    td_one(nc[0], seed++, true, 7, 3, 0, 2);   // largest window, guide
-    td_one(nc[2], seed++, true);
+    // NTD with stored weights, then with weights recomputed on chip by every iteration (the
+    // planner's other choice; the same bits either way)
+    for (int mode : {1, 2}) {
+        sa_internal_cuda_ntd_weights(mode);
+        td_one(nc[0], seed++, true);
+        td_one(nc[1], seed++, true);
+        td_one(nc[0], seed++, true, 2, 2, 6, 0);   // knn
+        td_one(nc[1], seed++, true, 3, 1, 0, 3);   // caller's guide
+        td_one(nc[0], seed++, true, 7, 3, 0, 2);   // largest window, guide
+        td_one(nc[2], seed++, true);
+    }
+    sa_internal_cuda_ntd_weights(0);
     printf("  [%s] hard TD: %lld of %lld outputs bit-identical to the FMA CPU build; hard NTD: %lld of %lld\n",
            g_device.c_str(), (long long)g_td_same, (long long)g_td_n, (long long)g_ntd_same, (long long)g_ntd_n);
 }
