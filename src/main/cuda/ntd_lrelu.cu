@@ -3,8 +3,8 @@
 // NTD-LReLU, stored weights. Per sample: the guide (channel mean or the caller's), then one
 // kernel builds the normalised, k-nearest-truncated weights of every pixel (offset-major
 // planes: coalesced), then T kernels iterate every channel with them (a pixel tile's weights and
-// each channel's v tile staged in shared memory), keeping v = 1 - 2u between iterations in two
-// ping-pong buffers. Recomputing the weights on chip instead of
+// each channel's v tile staged in shared memory; the first forms v^0 = 1 - 2u^0 from o as it
+// stages), keeping v = 1 - 2u between iterations in two ping-pong buffers. Recomputing the weights on chip instead of
 // storing them is the alternative docs/TD-LReLU.md discusses; comparing the two needs a GPU.
 //
 // The workspace is stream-ordered (cudaMallocAsync / cudaFreeAsync, kernel_utils.cuh).
@@ -157,13 +157,6 @@ __global__ void __launch_bounds__(kThreads, 4)
     }
 }
 
-// v^0 = 1 - 2 gate(o) for the channels of one sample.
-template <bool SOFT>
-__global__ void ntd_v0_kernel(const float* __restrict__ o, float* __restrict__ v, int64_t n, float alpha, float eps) {
-    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-        v[i] = 1.0f - 2.0f * gate<SOFT>(o[i], alpha, eps);
-}
-
 // One iteration for every channel of one sample: f = o - lambda * W v; the new v into out, or y
 // in the last iteration. A block owns a tile of TH x TW pixels, one per thread (TW = min(32, NP),
 // TH = NP / TW), and holds in shared memory the tile's weights (K x NP: stored ones loaded once
@@ -201,11 +194,18 @@ __global__ void __launch_bounds__(kThreads, 4)
             }
         }
         for (int64_t c = 0; c < a.C; c++) {
-            const float* vc = vin + c * HW;
+            // v of the previous iteration, or in the first (vin NULL) v^0 = 1 - 2 gate(o) from o
+            // itself: no v^0 pass over the tensor.
+            const float* vc = (vin ? vin : o) + c * HW;
             for (int idx = p; idx < VH * VW; idx += NP) {
                 const int r = idx / VW, q = idx - r * VW;
                 const int64_t gi = i0 - S + r, gj = j0 - S + q;
-                vsh[idx] = gi >= 0 && gi < H && gj >= 0 && gj < W ? vc[gi * W + gj] : 0.0f;
+                float v = 0.0f;
+                if (gi >= 0 && gi < H && gj >= 0 && gj < W) {
+                    v = vc[gi * W + gj];
+                    if (!vin) v = 1.0f - 2.0f * gate<SOFT>(v, a.alpha, a.eps);
+                }
+                vsh[idx] = v;
             }
             __syncthreads();
             if (inside) {
@@ -281,8 +281,8 @@ int ntd_run(const char* fn, const LaunchCtx& c, const float* o, const float* gui
     const bool soft = p->eps > 0.0f;
 
     // Workspace (one sample at a time): stored weights K x HW (not when recomputed), the
-    // channel-mean guide HW, v buffers.
-    const size_t nf = T >= 2 ? 2 : 1;
+    // channel-mean guide HW, v buffers between iterations (none for T = 1, one for T = 2).
+    const size_t nf = T >= 3 ? 2 : (size_t)(T - 1);
     size_t sw, sf, tot;
     if (!mul_ok((size_t)K, (size_t)HW, &sw) || !mul_ok(nf, (size_t)CHW, &sf) || sw > SIZE_MAX - sf - (size_t)HW)
         return fail(SA_ERR_OUT_OF_MEMORY, "%s: workspace too large", fn);
@@ -317,15 +317,9 @@ int ntd_run(const char* fn, const LaunchCtx& c, const float* o, const float* gui
         if (!recompute && (rc = launch(fn, "ntd_weights_kernel", ntd_weights_kernel, dim3((unsigned)grid_wt),
                                        dim3(kThreads), wt_smem, c, g, wt, a)))
             return rc;
-        const int64_t grid_v = grid_for(c, CHW, 8);
-        rc = with_bool(soft, [&](auto sc) {
-            return launch(fn, "ntd_v0_kernel", ntd_v0_kernel<decltype(sc)::value>, dim3((unsigned)grid_v),
-                          dim3(kThreads), 0, c, os, fbuf[0], CHW, a.alpha, a.eps);
-        });
-        if (rc) return rc;
-        const float* vin = fbuf[0];
+        const float* vin = nullptr;  // the first iteration forms v^0 from o
         for (int t = 1; t <= T; t++) {
-            float* out = t == T ? ys : fbuf[t % 2];
+            float* out = t == T ? ys : fbuf[(t - 1) % 2];
             rc = with_bool(soft, [&](auto sc) {
                 return with_bool(recompute, [&](auto rcmp) {
                     auto kernel = ntd_iter_kernel<decltype(sc)::value, decltype(rcmp)::value>;
