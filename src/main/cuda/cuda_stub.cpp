@@ -20,6 +20,7 @@ extern "C" {
 int sa_cuda_compiled(void) { return 0; }
 int sa_internal_cuda_frelu_wide(int) { return 0; }  // (test hooks: nothing to switch here)
 int sa_internal_cuda_ntd_weights(int) { return 0; }
+int sa_internal_cuda_td_wave(int) { return 0; }
 SA_NO_CUDA_ENTRY(sa_cuda_device_count, (int* count), if (count) *count = 0)
 SA_NO_CUDA_ENTRY(sa_cuda_device_name, (int, char* buf, int64_t len), if (buf && len > 0) buf[0] = '\0')
 SA_NO_CUDA_ENTRY(sa_cuda_malloc, (int, int64_t, void** ptr), if (ptr) *ptr = nullptr)

@@ -211,6 +211,164 @@ __global__ void __launch_bounds__(kThreads) td_tile_kernel(const TdArgs a) {
     }
 }
 
+// ---- TD as a wavefront down column strips ----------------------------------------------------
+// The CPU's scheme on the GPU (issue 12, item 2): a block owns the output columns [C0, C0 + TW)
+// of one plane and walks down all its rows, kWaveRows at a time, carrying every iteration level
+// at once: level 0 is v^0 = 1 - 2 gate(o) over the strip and its T*r halo columns, and level t
+// (1..T) runs t*r rows behind level t - 1, over columns narrowed by r per level. Each level keeps
+// only a ring of kWaveRows + 2r rows of v (what the next level's vertical pass reads), o a ring
+// of kWaveRows + T*r rows; nothing is recomputed vertically, so o is read once per pixel of the
+// strip and its halo columns ((TW + 2 T r) / TW per output) and y written once. The arithmetic
+// per pixel is the tile kernel's (vertical then horizontal Gaussian, fmaf in tap order, zeros
+// outside the image, f = o - lambda * acc), so the outputs are the same bits.
+constexpr int kWaveRows = 8;
+
+struct WaveArgs {
+    const float* o;
+    float* y;
+    int64_t H, W, planes, strips_x;
+    int TW, T, r, EW;  // output columns per strip; iterations; radius; ring width (TW + 2 T r)
+    float alpha, lambda, eps;
+    float g[kMaxTaps];
+};
+
+// Shared floats of a wave strip: T rings of v, the ring of o, one vertical-pass buffer, taps.
+size_t td_wave_floats(int TW, int T, int r) {
+    const size_t ew = (size_t)TW + 2 * (size_t)T * r;
+    return (size_t)T * (kWaveRows + 2 * r) * ew + (size_t)(kWaveRows + T * r) * ew + (size_t)kWaveRows * ew + kMaxTaps;
+}
+
+// R > 0: radius known at compile time (register windows with taps from the constant bank);
+// R == 0: runtime radius a.r (taps from shared memory).
+template <int R, bool SOFT>
+__global__ void __launch_bounds__(kThreads, 2) td_wave_kernel(const WaveArgs a) {
+    extern __shared__ float smem[];
+    const int r = R > 0 ? R : a.r, T = a.T, EW = a.EW, VCAP = kWaveRows + 2 * r, OCAP = kWaveRows + T * r;
+    float* sV = smem;                                  // [T][VCAP][EW]: v^0 .. v^(T-1)
+    float* sO = sV + (size_t)T * VCAP * EW;            // [OCAP][EW]
+    float* sT = sO + (size_t)OCAP * EW;                // [kWaveRows][EW]
+    float* sG = sT + (size_t)kWaveRows * EW;           // [2r + 1]
+    const int tid = threadIdx.x;
+    if (tid < 2 * r + 1) sG[tid] = a.g[tid];
+    const int64_t H = a.H, W = a.W, total = a.planes * a.strips_x;
+    const float alpha = a.alpha, lambda = a.lambda, eps = a.eps;
+    for (int64_t b = blockIdx.x; b < total; b += gridDim.x) {
+        const int64_t plane = b / a.strips_x, sx = b - plane * a.strips_x;
+        const int64_t C0 = sx * a.TW, cl = C0 - (int64_t)T * r;  // cl: global column of ring column 0
+        const float* op = a.o + plane * H * W;
+        float* yp = a.y + plane * H * W;
+        // ring columns of level t: global [C0 - (T - t) r, C0 + TW + (T - t) r) within the image
+        auto lo = [&](int t) { return (int)(max((int64_t)0, C0 - (int64_t)(T - t) * r) - cl); };
+        auto hi = [&](int t) { return (int)(min(W, C0 + a.TW + (int64_t)(T - t) * r) - cl); };
+        __syncthreads();  // sG, and the previous strip's last reads of the rings
+        for (int64_t s0 = 0; s0 - (int64_t)T * r < H; s0 += kWaveRows) {
+            // Level 0: o and v^0 for rows [s0, s0 + kWaveRows).
+            {
+                const int c0 = lo(0), c1 = hi(0), nc = c1 - c0;
+                const int64_t rows = min((int64_t)kWaveRows, H - s0);
+                for (int w = tid; w < rows * nc && rows > 0; w += kThreads) {
+                    const int ii = w / nc, c = c0 + w - ii * nc;
+                    const int64_t i = s0 + ii;
+                    const float ov = op[i * W + cl + c];
+                    sO[(i % OCAP) * EW + c] = ov;
+                    sV[(i % VCAP) * EW + c] = 1.0f - 2.0f * gate<SOFT>(ov, alpha, eps);
+                }
+            }
+            __syncthreads();
+            for (int t = 1; t <= T; t++) {
+                const int64_t r0 = max((int64_t)0, s0 - (int64_t)t * r), r1 = min(H, s0 + kWaveRows - (int64_t)t * r);
+                const int nrows = (int)max((int64_t)0, r1 - r0);
+                const float* vprev = sV + (size_t)(t - 1) * VCAP * EW;
+                // Vertical pass over level t - 1's columns: sT[ii][c] = sum_k g[k] v[r0 + ii - r + k][c],
+                // one column per thread, its nrows outputs from one window of nrows + 2r loads.
+                {
+                    const int c0 = lo(t - 1), c1 = hi(t - 1);
+                    for (int c = c0 + tid; c < c1 && nrows > 0; c += kThreads) {
+                        float acc[kWaveRows];
+#pragma unroll
+                        for (int ii = 0; ii < kWaveRows; ii++) acc[ii] = 0.0f;
+                        if constexpr (R > 0) {
+#pragma unroll
+                            for (int q = 0; q < kWaveRows + 2 * R; q++) {
+                                const int64_t row = r0 - R + q;
+                                const float x = row >= 0 && row < H ? vprev[(row % VCAP) * EW + c] : 0.0f;
+#pragma unroll
+                                for (int ii = 0; ii < kWaveRows; ii++) {
+                                    const int k = q - ii;
+                                    if (k >= 0 && k <= 2 * R) acc[ii] = fmaf(a.g[k], x, acc[ii]);
+                                }
+                            }
+                        } else {
+                            for (int q = 0; q < nrows + 2 * r; q++) {
+                                const int64_t row = r0 - r + q;
+                                const float x = row >= 0 && row < H ? vprev[(row % VCAP) * EW + c] : 0.0f;
+#pragma unroll
+                                for (int ii = 0; ii < kWaveRows; ii++) {
+                                    const int k = q - ii;
+                                    if (k >= 0 && k <= 2 * r) acc[ii] = fmaf(sG[k], x, acc[ii]);
+                                }
+                            }
+                        }
+#pragma unroll
+                        for (int ii = 0; ii < kWaveRows; ii++)
+                            if (ii < nrows) sT[ii * EW + c] = acc[ii];
+                    }
+                }
+                __syncthreads();
+                // Horizontal pass over level t's columns, f and the gate (or y at level T): one
+                // row and kWaveRows consecutive columns per item, from one window.
+                {
+                    const int c0 = lo(t), c1 = hi(t), pc0 = lo(t - 1), pc1 = hi(t - 1);
+                    const int nchunks = (c1 - c0 + kWaveRows - 1) / kWaveRows;
+                    float* vcur = sV + (size_t)(t < T ? t : 0) * VCAP * EW;
+                    for (int w = tid; w < nrows * nchunks; w += kThreads) {
+                        const int ii = w % nrows;  // consecutive threads: consecutive rows
+                        const int cs = c0 + (w / nrows) * kWaveRows;
+                        const int64_t i = r0 + ii;
+                        float acc[kWaveRows];
+#pragma unroll
+                        for (int jj = 0; jj < kWaveRows; jj++) acc[jj] = 0.0f;
+                        if constexpr (R > 0) {
+#pragma unroll
+                            for (int q = 0; q < kWaveRows + 2 * R; q++) {
+                                const int col = cs - R + q;
+                                const float x = col >= pc0 && col < pc1 ? sT[ii * EW + col] : 0.0f;
+#pragma unroll
+                                for (int jj = 0; jj < kWaveRows; jj++) {
+                                    const int k = q - jj;
+                                    if (k >= 0 && k <= 2 * R) acc[jj] = fmaf(a.g[k], x, acc[jj]);
+                                }
+                            }
+                        } else {
+                            for (int q = 0; q < kWaveRows + 2 * r; q++) {
+                                const int col = cs - r + q;
+                                const float x = col >= pc0 && col < pc1 ? sT[ii * EW + col] : 0.0f;
+#pragma unroll
+                                for (int jj = 0; jj < kWaveRows; jj++) {
+                                    const int k = q - jj;
+                                    if (k >= 0 && k <= 2 * r) acc[jj] = fmaf(sG[k], x, acc[jj]);
+                                }
+                            }
+                        }
+#pragma unroll
+                        for (int jj = 0; jj < kWaveRows; jj++) {
+                            const int c = cs + jj;
+                            if (c >= c1) continue;
+                            const float ov = sO[(i % OCAP) * EW + c];
+                            const float f = ov - lambda * acc[jj];
+                            if (t < T)
+                                vcur[(i % VCAP) * EW + c] = 1.0f - 2.0f * gate<SOFT>(f, alpha, eps);
+                            else
+                                yp[i * W + cl + c] = sa_td_out(ov, gate<SOFT>(f, alpha, eps));
+                        }
+                    }
+                }
+                __syncthreads();
+            }
+        }
+    }
+}
+
 // ---- TD in global memory (large radius / halo) ---------------------------------------------
 
 // tmp = vertical Gaussian of v, zero padding. FROM_O: v = 1 - 2 gate(o) (first iteration),
@@ -311,6 +469,38 @@ int td_launch_tiles(const char* fn, const LaunchCtx& c, TdArgs a, const TdPlan& 
     });
 }
 
+std::atomic<int> g_wave_mode{0};  // sa_internal_cuda_td_wave: 0 the planner, 1 never, 2 wherever it fits
+
+int td_launch_wave(const char* fn, const LaunchCtx& c, const TdArgs& t, int T, int tw, size_t bytes, bool soft,
+                   float* y) {
+    WaveArgs a = {};
+    a.o = t.o;
+    a.y = y;
+    a.H = t.H;
+    a.W = t.W;
+    a.planes = t.planes;
+    a.TW = tw;
+    a.strips_x = (t.W + tw - 1) / tw;
+    a.T = T;
+    a.r = t.r;
+    a.EW = tw + 2 * T * t.r;
+    a.alpha = t.alpha;
+    a.lambda = t.lambda;
+    a.eps = t.eps;
+    for (int k = 0; k < kMaxTaps; k++) a.g[k] = t.g[k];
+    return with_radius(a.r, [&](auto rc) {
+        return with_bool(soft, [&](auto sc) {
+            auto kernel = td_wave_kernel<decltype(rc)::value, decltype(sc)::value>;
+            int per_sm = 0;
+            if (int e = blocks_per_sm(fn, c, kernel, kThreads, bytes, &per_sm)) return e;
+            if (per_sm < 1) return fail(SA_ERR_INTERNAL, "%s: a %zu-byte TD strip does not fit on this GPU", fn, bytes);
+            const int64_t total = a.planes * a.strips_x;
+            const int64_t grid = std::max<int64_t>(1, std::min<int64_t>(total, (int64_t)c.sms * per_sm));
+            return launch(fn, "td_wave_kernel", kernel, dim3((unsigned)grid), dim3(kThreads), bytes, c, a);
+        });
+    });
+}
+
 // TD-LReLU on the current device, after validation.
 int td_run(const char* fn, const LaunchCtx& c, const float* o, float* y, sa_shape s, int64_t n, const sa_params* p) {
     if (p->iterations == 0 || p->lambda == 0.0f) return td_pointwise(fn, c, o, y, n, p);
@@ -327,6 +517,22 @@ int td_run(const char* fn, const LaunchCtx& c, const float* o, float* y, sa_shap
     a.eps = p->eps;
     sa_td_gaussian(p->sigma, r, a.g);
     const int T = p->iterations;
+
+    // The wavefront (td_wave_kernel) when all T iterations fit one strip's rings in the shared
+    // memory of two blocks per SM with at most 3x the strip's columns read: the widest strip of
+    // 128, 64, 32 columns that still gives every SM a block (else 32).
+    const size_t half_sm_wave = (size_t)std::max(0, c.smem_per_sm / 2 - c.smem_reserved);
+    const int wave = g_wave_mode.load(std::memory_order_relaxed);
+    if (wave != 1) {
+        for (int tw : {128, 64, 32}) {
+            const size_t bytes = 4 * td_wave_floats(tw, T, r);
+            const int64_t strips = (a.W + tw - 1) / tw;
+            const bool wide_enough = (int64_t)T * r * 2 <= 2 * tw;
+            const bool fills = a.planes * strips >= c.sms || tw == 32;
+            if (bytes <= std::min<size_t>((size_t)c.smem_optin, half_sm_wave) && (wide_enough || wave == 2) && fills)
+                return td_launch_wave(fn, c, a, T, tw, bytes, soft, y);
+        }
+    }
 
     // Iterations per launch: as many as keep the first iteration's recomputation <= 3x with
     // a tile that leaves room for two blocks per SM; else one per launch if any tile does it
@@ -433,6 +639,12 @@ int td_pointwise(const char* fn, const LaunchCtx& c, const float* o, float* y, i
 }  // namespace sa
 
 extern "C" {
+
+int sa_internal_cuda_td_wave(int mode) {
+    const int prev = g_wave_mode.load();
+    if (mode >= 0) g_wave_mode.store(mode <= 2 ? mode : 0);
+    return prev;
+}
 
 int sa_cuda_td_lrelu_forward(const float* o, float* y, sa_shape shape, const sa_params* p, void* stream) {
     const char* fn = "sa_cuda_td_lrelu_forward";

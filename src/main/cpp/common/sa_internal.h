@@ -84,6 +84,11 @@ extern "C" SA_API int sa_internal_cuda_frelu_wide(int mode);
  * setting. Process-wide; the stub without CUDA ignores it. */
 extern "C" SA_API int sa_internal_cuda_ntd_weights(int mode);
 
+/* Test hook, not part of the API: the CUDA TD-LReLU wavefront kernel (td_lrelu.cu): 0 where the
+ * planner picks it (the default), 1 never (the tile and global-memory paths), 2 wherever its
+ * rings fit; < 0 only queries. Returns the previous setting. Process-wide. */
+extern "C" SA_API int sa_internal_cuda_td_wave(int mode);
+
 /* Test hook, not part of the API: forces the CPU NTD-LReLU plan to output tiles of tile x tile
  * pixels and channel groups of group channels (0 = the plan's own choice, the default), so that
  * tests can compare tiled and whole-image runs bit for bit on small images. Process-wide. */

@@ -95,6 +95,12 @@ int main() {
         q.iterations = 5;
         q.lambda = 0.5f;
         run("TD hard T=5 sigma=1 1x8x128x128", SA_OP_TD_LRELU, s, q, nullptr, false);
+        // enough strips for every SM of the emulated H100 at 128 columns: the wavefront's widest
+        run("TD hard T=5 sigma=1 1x40x64x512", SA_OP_TD_LRELU, sa_shape{1, 40, 64, 512}, q, nullptr, false);
+        sa_internal_cuda_td_wave(1);
+        run("TD hard T=5 sigma=1 1x40x64x512 (tiles)", SA_OP_TD_LRELU, sa_shape{1, 40, 64, 512}, q, nullptr, false);
+        run("TD hard T=5 sigma=1 1x8x128x128 (tiles)", SA_OP_TD_LRELU, s, q, nullptr, false);
+        sa_internal_cuda_td_wave(0);
         q.iterations = 40;
         run("TD hard T=40 (rounds)", SA_OP_TD_LRELU, s, q, nullptr, false);
         q.iterations = 2;

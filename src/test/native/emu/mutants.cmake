@@ -12,6 +12,7 @@ set(SA_EMU_MUTANTS
     td_no_barrier_tiles td_lrelu.cu td
     td_halo_short td_lrelu.cu td
     td_stage_short td_lrelu.cu td
+    td_wave_no_barrier td_lrelu.cu td
     ew_tail_short elementwise.cu leaky)
 
 # The barrier between staging the tile and reading it, removed.
@@ -57,3 +58,16 @@ set(SA_MUT_td_stage_short_TO [==[pi < eh + 2 * r - 1; pi += kBlockY]==])
 # Element-wise: the scalar tail loop one element short.
 set(SA_MUT_ew_tail_short_FROM [==[for (int64_t i = head + 4 * nvec + tid; i < n; i += stride)]==])
 set(SA_MUT_ew_tail_short_TO [==[for (int64_t i = head + 4 * nvec + tid; i < n - 1; i += stride)]==])
+
+# The wavefront kernel's barrier between its vertical and horizontal pass removed (the
+# horizontal pass then reads the vertical-pass buffer while it is written).
+set(SA_MUT_td_wave_no_barrier_FROM [==[
+                            if (ii < nrows) sT[ii * EW + c] = acc[ii];
+                    }
+                }
+                __syncthreads();]==])
+set(SA_MUT_td_wave_no_barrier_TO [==[
+                            if (ii < nrows) sT[ii * EW + c] = acc[ii];
+                    }
+                }
+                ;]==])

@@ -38,7 +38,8 @@ using namespace sat;
 // The broken kernels' entry points (mutants.cmake).
 extern "C" {
 #define SA_MUT_FRELU(name) int sa_mut_##name##_frelu_forward(const float*, float*, sa_shape, const sa_params*, void*);
-#define SA_MUT_TD(name) int sa_mut_##name##_td_forward(const float*, float*, sa_shape, const sa_params*, void*);
+#define SA_MUT_TD(name) int sa_mut_##name##_td_forward(const float*, float*, sa_shape, const sa_params*, void*); \
+    int sa_mut_##name##_td_wave(int);
 SA_MUT_FRELU(frelu_no_barrier)
 SA_MUT_FRELU(frelu_stage_short)
 SA_MUT_FRELU(frelu_unguarded)
@@ -46,6 +47,7 @@ SA_MUT_TD(td_no_barrier)
 SA_MUT_TD(td_no_barrier_tiles)
 SA_MUT_TD(td_halo_short)
 SA_MUT_TD(td_stage_short)
+SA_MUT_TD(td_wave_no_barrier)
 int sa_mut_ew_tail_short_leaky_forward(const float*, float*, sa_shape, const sa_params*, void*);
 }
 
@@ -314,10 +316,11 @@ void test_emulator() {
 // Planner branches seen (td_tile_kernel launches per call; the global path's kernels).
 struct Branches {
     int one_round = 0, rounds = 0, one_iter = 0, generic_radius = 0, global = 0, nopool = 0, blocks_loop = 0;
+    int wave = 0;  // calls run by the wavefront kernel
 } g_br;
 
 struct KCount {
-    int64_t tile = 0, tile_r0 = 0, global = 0, tile_threads = 0;
+    int64_t tile = 0, tile_r0 = 0, global = 0, tile_threads = 0, wave = 0;
 };
 KCount kernel_counts() {
     KCount k;
@@ -330,6 +333,7 @@ KCount kernel_counts() {
             if (!strncmp(s.name, "td_tile_kernel<0,", 17)) k.tile_r0 += s.launches;
         }
         if (!strncmp(s.name, "td_global_", 10)) k.global += s.launches;
+        if (!strncmp(s.name, "td_wave_kernel", 14)) k.wave += s.launches;
     }
     return k;
 }
@@ -459,6 +463,7 @@ void td_one(const TdCase& c, uint64_t seed, bool ntd = false, int S = 3, int P =
     char what[256];
     const bool hard = c.eps == 0.0f;
     if (!ntd) {
+        if (k.wave) g_br.wave++;
         if (k.tile == 1) g_br.one_round++;
         if (k.tile > 1 && k.tile < c.T) g_br.rounds++;
         if (k.tile == c.T && c.T > 1) g_br.one_iter++;
@@ -505,7 +510,13 @@ void test_td() {
         {{1, 2, 96, 100}, 0.0f, 2.0f, 3.0f, 2, 8, "coupled"},
     };
     uint64_t seed = 500;
-    for (const TdCase& c : cases) td_one(c, seed++);
+    // The tile and global-memory paths (the planner's branches are counted here), then the
+    // wavefront wherever its rings fit: the same bits.
+    for (int wave : {1, 2}) {
+        sa_internal_cuda_td_wave(wave);
+        for (const TdCase& c : cases) td_one(c, seed++);
+    }
+    sa_internal_cuda_td_wave(0);
     const TdCase nc[] = {
         {{2, 3, 30, 35}, 0.0f, 0.5f, 1.0f, 0, 3, "mean guide"},
         {{2, 3, 30, 35}, 0.1f, 0.5f, 1.0f, 0, 3, "mean guide soft"},
@@ -706,6 +717,7 @@ struct Mutant {
     const char* name;
     int op;  // SA_OP_FRELU, SA_OP_TD_LRELU, SA_OP_LEAKY_RELU
     GpuEntry entry;
+    int (*wave)(int) = nullptr;  // TD: the mutant library's wavefront switch (sa_internal_cuda_td_wave)
 };
 
 template <class F>
@@ -723,13 +735,16 @@ void test_mutants() {
         {"frelu_no_barrier", SA_OP_FRELU, unary(sa_mut_frelu_no_barrier_frelu_forward)},
         {"frelu_stage_short", SA_OP_FRELU, unary(sa_mut_frelu_stage_short_frelu_forward)},
         {"frelu_unguarded", SA_OP_FRELU, unary(sa_mut_frelu_unguarded_frelu_forward)},
-        {"td_no_barrier", SA_OP_TD_LRELU, unary(sa_mut_td_no_barrier_td_forward)},
-        {"td_no_barrier_tiles", SA_OP_TD_LRELU, unary(sa_mut_td_no_barrier_tiles_td_forward)},
-        {"td_halo_short", SA_OP_TD_LRELU, unary(sa_mut_td_halo_short_td_forward)},
-        {"td_stage_short", SA_OP_TD_LRELU, unary(sa_mut_td_stage_short_td_forward)},
+        {"td_no_barrier", SA_OP_TD_LRELU, unary(sa_mut_td_no_barrier_td_forward), sa_mut_td_no_barrier_td_wave},
+        {"td_no_barrier_tiles", SA_OP_TD_LRELU, unary(sa_mut_td_no_barrier_tiles_td_forward), sa_mut_td_no_barrier_tiles_td_wave},
+        {"td_halo_short", SA_OP_TD_LRELU, unary(sa_mut_td_halo_short_td_forward), sa_mut_td_halo_short_td_wave},
+        {"td_stage_short", SA_OP_TD_LRELU, unary(sa_mut_td_stage_short_td_forward), sa_mut_td_stage_short_td_wave},
+        {"td_wave_no_barrier", SA_OP_TD_LRELU, unary(sa_mut_td_wave_no_barrier_td_forward), sa_mut_td_wave_no_barrier_td_wave},
         {"ew_tail_short", SA_OP_LEAKY_RELU, unary(sa_mut_ew_tail_short_leaky_forward)},
     };
     for (const Mutant& m : ms) {
+        // the tile kernels' mutants run their tile path, the wavefront's its wavefront
+        if (m.wave) m.wave(strncmp(m.name, "td_wave", 7) == 0 ? 2 : 1);
         HostParams hp;
         sa_shape s{1, 2, 45, 70};
         std::vector<float> x;
@@ -749,6 +764,7 @@ void test_mutants() {
             hp.p.sigma = 3.0f;
             hp.p.radius = 2;
             hp.p.iterations = 8;
+            if (!strncmp(m.name, "td_wave", 7)) hp.p.iterations = 4;  // the wavefront's rings fit 24 KiB
             hp.p.eps = 0.05f;
             x = blobby(s, 21, 0.4, 0.3);
         } else {
@@ -900,7 +916,7 @@ int main() {
             failed += ct->failed;
             br.one_round += ct->br.one_round, br.rounds += ct->br.rounds, br.one_iter += ct->br.one_iter;
             br.generic_radius += ct->br.generic_radius, br.global += ct->br.global, br.nopool += ct->br.nopool;
-            br.blocks_loop += ct->br.blocks_loop;
+            br.blocks_loop += ct->br.blocks_loop, br.wave += ct->br.wave;
             for (int i = 0; i < ct->nsummary; i++) summary.push_back(ct->summary[i]);
             for (int i = 0; i < ct->nflagged; i++) flagged.push_back(ct->flagged[i]);
         }
@@ -908,11 +924,11 @@ int main() {
     if (devices.size() >= 6) {
         char b[256];
         snprintf(b, sizeof b, "TD planner branches taken: one round %d, rounds %d, one iteration per launch %d, "
-                 "generic radius %d, global path %d, allocator fallback %d, blocks looping over tiles %d",
-                 br.one_round, br.rounds, br.one_iter, br.generic_radius, br.global, br.nopool, br.blocks_loop);
+                 "generic radius %d, global path %d, allocator fallback %d, blocks looping over tiles %d, wavefront %d",
+                 br.one_round, br.rounds, br.one_iter, br.generic_radius, br.global, br.nopool, br.blocks_loop, br.wave);
         printf("%s\n", b);
         check(br.one_round && br.rounds && br.one_iter && br.generic_radius && br.global && br.nopool &&
-                  br.blocks_loop,
+                  br.blocks_loop && br.wave,
               std::string("every TD planner branch taken: ") + b);
     }
     printf("broken kernels (each must be flagged on at least one device):\n");
@@ -920,7 +936,8 @@ int main() {
     // (td_no_barrier_tiles needs blocks that loop over tiles: the tiny device)
     if (std::find(devices.begin(), devices.end(), "tiny") != devices.end())
         for (const char* m : {"frelu_no_barrier", "frelu_stage_short", "frelu_unguarded", "td_no_barrier",
-                              "td_no_barrier_tiles", "td_halo_short", "td_stage_short", "ew_tail_short"})
+                              "td_no_barrier_tiles", "td_halo_short", "td_stage_short", "td_wave_no_barrier",
+                              "ew_tail_short"})
             check(std::find(flagged.begin(), flagged.end(), m) != flagged.end(),
                   std::string("broken kernel ") + m + " flagged by the emulated GPU");
     passed += g_t.passed;
