@@ -291,7 +291,10 @@ __global__ void __launch_bounds__(kThreads, 2) td_wave_kernel(const WaveArgs a) 
 #pragma unroll
                             for (int q = 0; q < kWaveRows + 2 * R; q++) {
                                 const int64_t row = r0 - R + q;
-                                const float x = row >= 0 && row < H ? vprev[(row % VCAP) * EW + c] : 0.0f;
+                                // (rows past r1 + R feed only outputs past nrows, and may not be
+                                // computed yet: not read, so that no unwritten word is loaded)
+                                const float x =
+                                    row >= 0 && row < H && q < nrows + 2 * R ? vprev[(row % VCAP) * EW + c] : 0.0f;
 #pragma unroll
                                 for (int ii = 0; ii < kWaveRows; ii++) {
                                     const int k = q - ii;
