@@ -163,8 +163,8 @@ std::vector<OpDef> op_defs() {
     return ops;
 }
 
-// CPU only: TD-LReLU (hard: the direct kernels, the delta scheme, through the hook of
-// sa_internal.h, and the default choice; soft) and NTD-LReLU at the points of the bars (T = 5, r = 3, sigma = 1,
+// CPU only: TD-LReLU (hard: the direct kernels, the block delta scheme, the incremental
+// scheme, through the hook of sa_internal.h, and the default choice; soft) and NTD-LReLU at the points of the bars (T = 5, r = 3, sigma = 1,
 // lambda = 0.3; S = 3, P = 1).
 std::vector<OpDef> td_defs() {
     std::vector<OpDef> ops;
@@ -185,6 +185,7 @@ std::vector<OpDef> td_defs() {
     };
     ops.push_back({"td_lrelu hard T=5 r=3 (direct)", 8, td(1, 0.0f)});
     ops.push_back({"td_lrelu hard T=5 r=3 (delta)", 8, td(2, 0.0f)});
+    ops.push_back({"td_lrelu hard T=5 r=3 (incremental)", 8, td(3, 0.0f)});
     ops.push_back({"td_lrelu hard T=5 r=3", 8, td(0, 0.0f)});
     ops.push_back({"td_lrelu soft T=5 r=3", 8, td(0, 0.1f)});
     ops.push_back({"ntd_lrelu hard S=3 P=1 T=5", 8, [](const OpPtrs& p, sa_shape s, bool, void*) {

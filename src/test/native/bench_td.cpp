@@ -66,14 +66,15 @@ int main(int argc, char** argv) {
                 q.eps = eps;
                 q.lambda = 0.3f;
                 if (eps > 0.0f && !(T == 5 && r == 3)) continue;  // soft: the default point only
-                // Hard form: the direct kernels (every pixel, every iteration), the delta
-                // scheme (the hook of sa_internal.h) and the default choice, in one process.
-                for (int mode : eps > 0.0f ? std::vector<int>{0} : std::vector<int>{1, 2, 0}) {
+                // Hard form: the direct kernels (every pixel, every iteration), the block delta
+                // scheme, the incremental scheme (the hook of sa_internal.h) and the default
+                // choice, in one process.
+                for (int mode : eps > 0.0f ? std::vector<int>{0} : std::vector<int>{1, 2, 3, 0}) {
                     sa_internal_cpu_td_direct(mode);
                     const double ms =
                         median_ms(runs, [&] { return sa_cpu_td_lrelu_forward(o.data(), y.data(), s, &q); });
                     char name[64];
-                    snprintf(name, sizeof name, "td_lrelu %s T=%d r=%d", eps > 0 ? "soft" : mode == 1 ? "hard direct" : mode == 2 ? "hard delta" : "hard",
+                    snprintf(name, sizeof name, "td_lrelu %s T=%d r=%d", eps > 0 ? "soft" : mode == 1 ? "hard direct" : mode == 2 ? "hard delta" : mode == 3 ? "hard incr" : "hard",
                              T, r);
                     printf("%-34s %9.3f ms  %7.2f GB/s  vs leaky %6.3fx\n", name, ms, gb / (ms * 1e-3), leaky / ms);
                 }

@@ -768,7 +768,7 @@ void test_threads_and_isa() {
 }
 
 // ---- the delta scheme against the direct kernels ----
-// The hard form's default CPU kernel (td_sparse_body: only blocks near a flipped gate are
+// The block delta scheme (td_sparse_body: only blocks near a flipped gate are
 // recomputed, stop at a fixed point) must give exactly the bits of the direct kernels
 // (sa_internal_cpu_td_direct(1) against (2)) of the same ISA, which the CUDA kernel matches bit for bit
 // against the FMA builds: every ISA, radii at compile time and at run time, tiles with halos,
@@ -840,6 +840,82 @@ void test_td_delta_vs_direct() {
     sa_cpu_set_isa(isa0);
     check(sa_internal_cpu_td_direct(-1) == 0, "the direct-kernel hook is left on");
     printf("TD delta scheme vs direct kernels: %lld runs compared bit for bit\n", (long long)compared);
+}
+
+// ---- the incremental scheme (the hard form's default) against the float64 reference ----
+// td_incr_body keeps f as a running sum after the dense first iteration, so it is not
+// bit-identical to the direct kernels; it must agree with the float64 reference as the hard
+// form does (expect_hard) on every ISA, with one thread and with all (the same bits: the
+// tiling does not change them), on the delta test's cases plus the widest windows (r = 16:
+// two 16-column chunks per window row; r = 32: five, and a 65-bit dirty window).
+void test_td_incr() {
+    struct Case {
+        sa_shape s;
+        float sigma, lambda, alpha;
+        int radius, T;
+        int data;  // 0 blobby, 1 normal noise, 2 blobby with NaN/Inf
+    };
+    const Case cases[] = {
+        {{1, 3, 37, 45}, 1.0f, 0.3f, 0.01f, 0, 5, 0},
+        {{2, 2, 64, 64}, 1.0f, 0.3f, 0.01f, 3, 5, 1},
+        {{1, 4, 33, 70}, 0.7f, 0.5f, 0.0f, 1, 7, 0},
+        {{1, 2, 50, 50}, 1.0f, 0.2f, 0.2f, 2, 3, 2},
+        {{1, 1, 420, 420}, 1.0f, 0.4f, 0.01f, 0, 5, 0},   // row tiles
+        {{1, 1, 150, 1300}, 1.0f, 0.4f, 0.01f, 0, 3, 0},  // column tiles
+        {{1, 1, 150, 1300}, 20.0f, 3.0f, 0.01f, 3, 4, 0}, // flat kernel, every pixel active
+        {{1, 1, 200, 200}, 1.0f, 0.4f, 0.0f, 0, 30, 0},   // rows split for the threads, fixed point
+        {{1, 2, 40, 60}, 2.5f, 0.5f, 0.01f, 8, 100, 0},
+        {{1, 2, 60, 90}, 4.0f, 0.6f, 0.01f, 12, 4, 0},    // runtime radius
+        {{1, 1, 45, 150}, 7.0f, 0.6f, 0.05f, 21, 3, 1},   // runtime radius, 3 chunks per window row
+        {{1, 1, 80, 200}, 6.0f, 0.8f, 0.01f, 16, 3, 2},   // r = 16, NaN/Inf
+        {{1, 1, 70, 140}, 10.0f, 1.0f, 0.01f, 32, 2, 0},  // r = 32
+        {{1, 8, 32, 32}, 1.0f, 0.3f, 0.01f, 3, 5, 1},
+        {{3, 1, 5, 5}, 1.0f, 0.5f, 0.01f, 0, 5, 1},
+        {{1, 1, 1, 300}, 1.0f, 0.5f, 0.01f, 0, 5, 1},
+        {{1, 1, 300, 1}, 1.0f, 0.5f, 0.01f, 0, 5, 1},
+        {{1, 16, 17, 33}, 1.0f, 0.1f, 0.01f, 3, 5, 1},    // odd small planes, many channels
+    };
+    const int isa0 = sa_cpu_isa();
+    uint64_t seed = 7100;
+    int64_t runs = 0;
+    for (const Case& c : cases) {
+        std::vector<float> o = c.data == 1 ? random_tensor(c.s, seed++, 0.4) : blobby_tensor(c.s, seed++, 0.3);
+        if (c.data == 2) {
+            o[3] = NAN;
+            o[o.size() / 2] = INFINITY;
+            o[o.size() / 3] = -INFINITY;
+            o[o.size() - 5] = NAN;
+        }
+        sa_params p = defaults();
+        p.sigma = c.sigma;
+        p.lambda = c.lambda;
+        p.alpha = c.alpha;
+        p.radius = c.radius;
+        p.iterations = c.T;
+        const RefResult R = td_ref(o, c.s, p);
+        for (int isa = SA_ISA_BASELINE; isa <= SA_ISA_AVX512; isa++) {
+            if (!sa_cpu_isa_supported(isa)) continue;
+            sa_cpu_set_isa(isa);
+            std::vector<float> y1(o.size(), 7.0f), y2(o.size(), -7.0f);
+            sa_internal_cpu_td_direct(3);
+            sa_cpu_set_threads(1);
+            const int r1 = sa_cpu_td_lrelu_forward(o.data(), y1.data(), c.s, &p);
+            sa_cpu_set_threads(0);
+            const int r2 = sa_cpu_td_lrelu_forward(o.data(), y2.data(), c.s, &p);
+            sa_internal_cpu_td_direct(0);
+            const std::string what = "TD incremental " + describe(c.s, p) + " isa " + std::to_string(isa);
+            check(r1 == SA_OK && r2 == SA_OK, "%s: rc %d/%d (%s)", what.c_str(), r1, r2, sa_last_error());
+            expect_hard(what.c_str(), y1, R);
+            int64_t diff = 0;
+            for (size_t i = 0; i < o.size(); i++) diff += memcmp(&y1[i], &y2[i], 4) != 0;
+            check(diff == 0, "%s: 1 thread and all threads differ at %lld elements", what.c_str(), (long long)diff);
+            runs++;
+        }
+    }
+    sa_cpu_set_threads(0);
+    sa_cpu_set_isa(isa0);
+    printf("TD incremental scheme vs float64 reference: %lld runs, each also 1 thread vs all bit for bit\n",
+           (long long)runs);
 }
 
 // ---- NTD tiles ----
@@ -1154,6 +1230,7 @@ int main() {
     test_td_against_reference();
     test_td_tiling();
     test_td_delta_vs_direct();
+    test_td_incr();
     test_energy();
     test_boundary_length();
     test_nonfinite();

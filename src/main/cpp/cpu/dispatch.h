@@ -59,6 +59,43 @@ typedef void (*TdTileFn)(const TdTile& tile, float* scratch);
 // rows of the level below that they read stay in L1 while each is read 2r+1 times.
 constexpr int kWaveBlock = 16;
 
+// Workspace of the hard form's incremental scheme over one extended tile of eh x ew pixels
+// (td_incr_body, kernels/td_lrelu_isa.cpp; td_lrelu.cpp sizes the tasks with it). Offsets in
+// floats from the task's scratch, each 64-byte aligned. F holds f = o - lambda * G*v with off
+// padding columns on the left (a multiple of 16, >= r: the 16-column chunks of F and of the
+// bit planes line up with the tile's) and room on the right for the last window; the bit
+// planes (open, open after iteration 1, dirty, flipped) have one bit per column of F and one
+// spare word at the end.
+struct TdIncrLayout {
+    int64_t off, pf, nwp, pv;  // F's left padding and pitch; 64-bit words per bit-plane row; v rows' pitch
+    int nck;                   // 16-column chunks per window row (2r + 1 columns)
+    size_t f, q, tmp, hs, vring, zero, open, open1, dirty, flipped, valid, total;
+};
+static inline bool td_incr_layout(int64_t eh, int64_t ew, int r, TdIncrLayout* L) {
+    if (eh <= 0 || ew <= 0 || r < 1 || r > 32) return false;
+    auto al = [](int64_t v) { return (size_t)((v + 15) / 16 * 16); };
+    L->nck = (2 * r + 1 + 15) / 16;
+    L->off = (r + 15) / 16 * 16;
+    L->pf = (L->off + ew + 16 * L->nck + 63) / 64 * 64;
+    L->nwp = L->pf / 64;
+    L->pv = (ew + 2 * r + 15) / 16 * 16;
+    const int64_t plane = 2 * (eh * L->nwp + 1);  // floats of one bit plane
+    size_t at = 0;
+    L->f = at;       at += al(eh * L->pf);
+    L->q = at;       at += al(2 * (2 * r + 1) * 16 * (int64_t)L->nck);  // Qo then Qc
+    L->tmp = at;     at += al(L->pv);
+    L->hs = at;      at += al(L->pv);
+    L->vring = at;   at += al((2 * r + 1) * L->pv);
+    L->zero = at;    at += al(L->pv);
+    L->open = at;    at += al(plane);
+    L->open1 = at;   at += al(plane);
+    L->dirty = at;   at += al(plane);
+    L->flipped = at; at += al(plane);
+    L->valid = at;   at += al(2 * 2 * L->nwp);  // two rows: the tile's columns, the output's
+    L->total = at;
+    return true;
+}
+
 // NTD-LReLU on one tile of one sample (ntd_lrelu.cpp plans them): the call's inputs, the
 // tile's extended region E (its output rectangle grown by T*S and clipped to the image), which
 // the stages below treat as their image of H x W pixels, and the task's workspace.
@@ -112,6 +149,9 @@ struct KernelTable {
     // the hard-form tile kernel of the delta scheme (only what can change is recomputed;
     // bit-identical to td_tile's hard kernels of the same ISA), for r
     TdTileFn (*td_sparse)(int r);
+    // the hard-form tile kernel of the incremental scheme (one dense iteration, then only the
+    // flipped gates' windows; within the hard-form agreement of the direct kernels), for r
+    TdTileFn (*td_incr)(int r);
     void (*td_soft_point)(const float* o, float* y, int64_t n, const GateParams& gp);
     // kernels/ntd_lrelu_isa.cpp: the iteration kernel for (soft, S) (rows [i0, i1), columns
     // [x0, x1), channels [c0, c1) of the tile), and the stages that build the padded guide

@@ -74,6 +74,7 @@ struct TdJob {
     float g[2 * SA_TD_MAX_RADIUS + 1];
     bool wave;  // wavefront (td_wave_body) or whole-tile buffer (td_tile_body)
     bool sparse;  // hard form, delta scheme (td_sparse_body)
+    bool incr;    // hard form, incremental scheme (td_incr_body)
     TdTileFn fn;  // the table's kernel for (soft, wave, r)
     std::atomic<bool> oom{false};
 };
@@ -102,7 +103,9 @@ void td_task(void* ctx, int64_t t) {
     const int64_t eh = std::min(j.H, a.R1 + halo) - std::max<int64_t>(0, a.R0 - halo);
     const int64_t ew = std::min(j.W, a.C1 + halo) - std::max<int64_t>(0, a.C0 - halo);
     size_t ok;
-    size_t need = j.sparse ? td_sparse_scratch(eh, ew, j.r, &ok)
+    TdIncrLayout L{};
+    size_t need = j.incr     ? (ok = td_incr_layout(eh, ew, j.r, &L), L.total)
+                  : j.sparse ? td_sparse_scratch(eh, ew, j.r, &ok)
                   : j.wave ? td_wave_scratch(ew, j.T, j.r, &ok)
                            : td_tile_scratch(eh, ew, j.r, &ok);
     Scratch s;
@@ -181,7 +184,7 @@ void td_plan_sparse(TdJob& j, int64_t planes, int threads) {
     finish_plan(j, planes, threads, halo, TH, TW);
 }
 
-std::atomic<int> g_td_direct{0};  // sa_internal_cpu_td_direct: 0 auto, 1 direct, 2 delta
+std::atomic<int> g_td_direct{0};  // sa_internal_cpu_td_direct: 0 auto, 1 direct, 2 delta, 3 incremental
 
 struct PointJob {
     const float* o;
@@ -243,8 +246,15 @@ int sa_cpu_td_lrelu_forward(const float* o, float* y, sa_shape shape, const sa_p
     // iterations, where the later ones are nearly empty); else the direct kernels. They give
     // the same bits, so this is a choice of speed only (docs/PERFORMANCE.md).
     const int mode = g_td_direct.load(std::memory_order_relaxed);
-    j.sparse = !soft && (mode == 2 || (mode == 0 && (shape.h * shape.w <= 32 * 32 || p->iterations >= 8)));
-    if (j.sparse) {
+    // The incremental scheme keeps f = o - lambda * G*v as a running sum: lambda <= 1e30 keeps
+    // every term finite (|lambda (1 + vclosed) g| <= 2e30; only |o| <= lambda can flip).
+    j.incr = !soft && (mode == 3 || mode == 0) && p->lambda <= 1e30f && j.r <= 32;
+    j.sparse = !soft && !j.incr && (mode == 2 || mode == 3 || (mode == 0 && (shape.h * shape.w <= 32 * 32 || p->iterations >= 8)));
+    if (j.incr) {
+        td_plan_sparse(j, planes, threads);  // its F plane takes the place of v
+        j.wave = false;
+        j.fn = kt().td_incr(r);
+    } else if (j.sparse) {
         td_plan_sparse(j, planes, threads);
         j.wave = false;
         j.fn = kt().td_sparse(r);
@@ -260,7 +270,7 @@ int sa_cpu_td_lrelu_forward(const float* o, float* y, sa_shape shape, const sa_p
 
 int sa_internal_cpu_td_direct(int mode) {
     if (mode < 0) return g_td_direct.load();
-    return g_td_direct.exchange(mode == 1 || mode == 2 ? mode : 0);
+    return g_td_direct.exchange(mode >= 1 && mode <= 3 ? mode : 0);
 }
 
 SA_NOT_IMPLEMENTED_ENTRY(sa_cpu_td_lrelu_backward, const float*, const float*, float*, sa_shape, const sa_params*)

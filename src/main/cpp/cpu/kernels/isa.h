@@ -39,6 +39,7 @@ void frelu(const FreluTask& t);
 // td_lrelu_isa.cpp
 TdTileFn td_tile(bool soft, bool wave, int r);
 TdTileFn td_sparse(int r);
+TdTileFn td_incr(int r);
 // ntd_lrelu_isa.cpp
 NtdIterFn ntd_iter(bool soft, int S);
 

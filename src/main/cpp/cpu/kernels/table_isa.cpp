@@ -13,6 +13,7 @@ const KernelTable SA_CAT(kernels_, SA_ISA_NAME) = {
     SA_ISA_NS::frelu,
     SA_ISA_NS::td_tile,
     SA_ISA_NS::td_sparse,
+    SA_ISA_NS::td_incr,
     isa_baseline::td_soft_point,
     SA_ISA_NS::ntd_iter,
     isa_baseline::ntd_guide,

@@ -553,6 +553,325 @@ TdTileFn td_sparse_radius(int r, std::integer_sequence<int, R...>) {
     return fns[r >= 0 && r < (int)sizeof...(R) ? r : 0];
 }
 
+// ---- hard form, incremental scheme (td_incr_body) -------------------------------------------
+//
+// In the hard form v takes two values, -1 (open) and vclosed = 1 - 2 alpha, so
+// G*v^t = G*v^{t-1} + (1 + vclosed) * sum over gates p that flipped of +-G(. - p): after one
+// dense iteration only the flipped gates cost anything. Per tile:
+// - iteration 1, dense: v^0 from o, the vertical and horizontal passes as the direct kernels
+//   compute them, F = f^0 = o - lambda * G*v^0 kept for the whole tile, the gates u^1 as a bit
+//   plane, y written from u^1, and the gates that flipped (u^1 != u^0) as another;
+// - iteration t >= 2: every flip of the last iteration, in raster order, adds
+//   +-lambda (1 + vclosed) G to F over its (2r+1)^2 window (one 16-lane add per window row for
+//   r <= 7) and marks the window dirty; then the dirty pixels take their new gates from F, 16
+//   at a time, and their flips are the next iteration's. No flip: a fixed point, the loop stops;
+// - at the end y is rewritten only where the final gate differs from u^1.
+// F after iteration 1 is a running sum, so it rounds differently from the direct kernels' fresh
+// G*v (a few ulps of lambda); a gate can differ only where |f| is within that of 0, inside the
+// hard form's agreement (docs/OPERATORS.md). It does not depend on the tiling or the threads:
+// a pixel that is exact in the tile (at least t*r from a halo border at iteration t) receives
+// the same flips in the same (raster) order in every tiling. Zero padding of v outside the tile
+// is a truncation whose error moves in by r per iteration, as in td_tile_body: the output
+// rectangle, T*r inside the halo, is exact.
+
+// Bit j: p[j] > 0 for j in [0, 16) (NaN: 0).
+SA_INLINE uint32_t gt0_mask16(const float* p) {
+#if defined(__AVX512F__)
+    return (uint32_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(p), _mm512_setzero_ps(), _CMP_GT_OQ);
+#elif defined(__AVX2__)
+    const __m256 z = _mm256_setzero_ps();
+    return (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(p), z, _CMP_GT_OQ)) |
+           ((uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(p + 8), z, _CMP_GT_OQ)) << 8);
+#elif defined(__aarch64__)
+    static const uint32_t kBit[4] = {1, 2, 4, 8};
+    const uint32x4_t lb = vld1q_u32(kBit);
+    uint32_t m = 0;
+    for (int k = 0; k < 4; k++)
+        m |= vaddvq_u32(vandq_u32(vcgtq_f32(vld1q_f32(p + 4 * k), vdupq_n_f32(0.0f)), lb)) << (4 * k);
+    return m;
+#else
+    const __m128 z = _mm_setzero_ps();
+    uint32_t m = 0;
+    for (int k = 0; k < 4; k++) m |= (uint32_t)_mm_movemask_ps(_mm_cmpgt_ps(_mm_loadu_ps(p + 4 * k), z)) << (4 * k);
+    return m;
+#endif
+}
+
+// The same for the first n < 16 values (a row's last chunk: nothing past them is read).
+SA_INLINE uint32_t gt0_mask_n(const float* p, int64_t n) {
+    uint32_t m = 0;
+    for (int64_t j = 0; j < n; j++) m |= (uint32_t)(p[j] > 0.0f) << j;
+    return m;
+}
+
+// dst[0..16) += src[0..16).
+SA_INLINE void add16(float* __restrict dst, const float* __restrict src) {
+    for (int k = 0; k < 16; k += simd::kLanes) simd::store(dst + k, simd::add(simd::load(dst + k), simd::load(src + k)));
+}
+
+// Bits [lo, lo + n) of a bit-plane row, n <= 65: two words, the second possibly the spare word
+// past the row (ORed with 0 then). Branch-free: a flip's window rows are not predictable.
+SA_INLINE void set_window(uint64_t* w, int64_t lo, int n) {
+    const int64_t q = lo >> 6;
+    const unsigned __int128 m = ((((unsigned __int128)1) << n) - 1) << (lo & 63);
+    w[q] |= (uint64_t)m;
+    w[q + 1] |= (uint64_t)(m >> 64);
+}
+
+// Bits [lo, hi] of a bit-plane row, any span.
+SA_INLINE void set_bits(uint64_t* w, int64_t lo, int64_t hi) {
+    for (int64_t q = lo >> 6; q <= hi >> 6; q++) {
+        const int64_t b0 = std::max<int64_t>(lo, q * 64) - q * 64, b1 = std::min<int64_t>(hi, q * 64 + 63) - q * 64;
+        const uint64_t m = (b1 - b0 == 63) ? ~uint64_t(0) : ((uint64_t(1) << (b1 - b0 + 1)) - 1) << b0;
+        w[q] |= m;
+    }
+}
+
+// Horizontal pass into f = o - lambda * s for one row, j in [j0, j1) (tmp as in td_hloop).
+template <int R>
+SA_INLINE void td_hpass_f(float* __restrict out, const float* __restrict tmp, const float* __restrict orow,
+                          float* __restrict hs, const float* g, int r, float lambda, int64_t j0, int64_t j1) {
+    if constexpr (R > 0) {
+        float gg[2 * R + 1];
+        for (int k = 0; k <= 2 * R; k++) gg[k] = g[k];
+#pragma omp simd
+        for (int64_t j = j0; j < j1; j++) {
+            float s = gg[0] * tmp[j];
+#pragma GCC unroll 17
+            for (int k = 1; k <= 2 * R; k++) s += gg[k] * tmp[j + k];
+            out[j] = orow[j] - lambda * s;
+        }
+    } else {
+        const float g0 = g[0];
+#pragma omp simd
+        for (int64_t j = j0; j < j1; j++) hs[j] = g0 * tmp[j];
+        for (int k = 1; k <= 2 * r; k++) {
+            const float gk = g[k];
+            const float* tk = tmp + k;
+#pragma omp simd
+            for (int64_t j = j0; j < j1; j++) hs[j] += gk * tk[j];
+        }
+#pragma omp simd
+        for (int64_t j = j0; j < j1; j++) out[j] = orow[j] - lambda * hs[j];
+    }
+}
+
+// y over [0, n) from f (y_of, hard form).
+template <bool RELU>
+SA_INLINE void td_y_from_f(float* __restrict y, const float* __restrict o, const float* __restrict f, const GateParams& gp,
+                           int64_t n) {
+    const GateParams q = gp;
+#pragma omp simd
+    for (int64_t j = 0; j < n; j++) y[j] = y_of<false, RELU>(o[j], f[j], q);
+}
+
+template <int R>
+SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
+    const int r = R > 0 ? R : a.r;
+    const int T = a.T;
+    const int64_t W = a.W;
+    const TileExtent e(a, r);
+    const int64_t er0 = e.r0, ec0 = e.c0, eh = e.h, ew = e.w;
+    TdIncrLayout L{};
+    td_incr_layout(eh, ew, r, &L);  // the planner checked it
+    const int64_t off = L.off, pf = L.pf, nwp = L.nwp, pv = L.pv;
+    const int nck = L.nck, D = 2 * r + 1;
+    float* F = ws + L.f;
+    float* Qo = ws + L.q;                   // D x nck*16: closed -> open (F grows)
+    float* Qc = Qo + (int64_t)D * nck * 16;  // open -> closed
+    float* tmp = ws + L.tmp;
+    float* hs = ws + L.hs;
+    float* vring = ws + L.vring;
+    float* zero = ws + L.zero;
+    uint64_t* open = reinterpret_cast<uint64_t*>(ws + L.open);
+    uint64_t* open1 = reinterpret_cast<uint64_t*>(ws + L.open1);
+    uint64_t* dirty = reinterpret_cast<uint64_t*>(ws + L.dirty);
+    uint64_t* flipped = reinterpret_cast<uint64_t*>(ws + L.flipped);  // the last iteration's flips
+    uint64_t* valid = reinterpret_cast<uint64_t*>(ws + L.valid);  // the tile's columns
+    uint64_t* ovalid = valid + nwp;                                 // the output's columns
+    const GateParams gp = a.gp;
+    const float lambda = a.lambda;
+    const float* g = a.g;
+    const bool relu = gp.alpha == 0.0f;
+    auto orow = [&](int64_t i) { return a.o + (er0 + i) * W + ec0; };
+    const int64_t oc0 = a.C0 - ec0, on = a.C1 - a.C0, or0 = a.R0 - er0, or1 = a.R1 - er0;
+
+    // The flip windows: lambda (1 + vclosed) g[dy] g[dx], zero past 2r + 1 columns.
+    const float wq = lambda * (1.0f + gp.vclosed);
+    for (int dy = 0; dy < D; dy++)
+        for (int k = 0; k < nck * 16; k++) {
+            const float q = k < D ? (wq * g[dy]) * g[k] : 0.0f;
+            Qo[dy * nck * 16 + k] = q;
+            Qc[dy * nck * 16 + k] = -q;
+        }
+    const size_t plane_bytes = sizeof(uint64_t) * (size_t)(eh * nwp + 1);
+    memset(open, 0, plane_bytes);
+    memset(dirty, 0, plane_bytes);
+    memset(flipped, 0, plane_bytes);
+    memset(valid, 0, sizeof(uint64_t) * (size_t)(2 * nwp));
+    set_bits(valid, off, off + ew - 1);
+    set_bits(ovalid, off + oc0, off + oc0 + on - 1);
+    memset(zero, 0, sizeof(float) * (size_t)pv);
+
+    // ---- iteration 1, dense ----
+    auto vrow = [&](int64_t q) { return vring + (q % D) * pv; };  // padded column 0
+    auto init_v = [&](int64_t q) {
+        float* v = vrow(q);
+        memset(v, 0, sizeof(float) * (size_t)r);
+        td_init_row<false>(v + r, orow(q), ew, gp);
+        memset(v + r + ew, 0, sizeof(float) * (size_t)(pv - r - ew));
+    };
+    for (int64_t q = 0; q < std::min<int64_t>(r, eh); q++) init_v(q);
+    const float* rows[2 * SA_TD_MAX_RADIUS + 1];
+    bool any_flip = false;
+    const int64_t k_lo = off / 16, k_hi = (off + ew + 15) / 16;  // 16-column chunks of the tile
+    for (int64_t i = 0; i < eh; i++) {
+        if (i + r < eh) init_v(i + r);
+        for (int k = 0; k < D; k++) {
+            const int64_t q = i - r + k;
+            rows[k] = (q >= 0 && q < eh) ? vrow(q) : zero;
+        }
+        td_vpass<R>(tmp, rows, g, r, 0, ew + 2 * r);
+        float* Fr = F + i * pf;
+        const float* o = orow(i);
+        memset(Fr, 0, sizeof(float) * (size_t)off);
+        td_hpass_f<R>(Fr + off, tmp, o, hs, g, r, lambda, 0, ew);
+        memset(Fr + off + ew, 0, sizeof(float) * (size_t)(pf - off - ew));
+        // y from u^1 (output rows), u^1 and its flips against u^0 (open where o > 0).
+        const bool out_row = i >= or0 && i < or1;
+        uint64_t* ow = open + i * nwp;
+        uint64_t* fw = flipped + i * nwp;
+        uint64_t anyf = 0;
+#if defined(__AVX512F__)
+        // One pass over the row's 16-column chunks, the masks and y's lanes from the bit planes.
+        {
+            float* y = a.y + (er0 + i) * W + ec0 - off;  // at padded column 0
+            const __m512 one = _mm512_set1_ps(1.0f), av = _mm512_set1_ps(gp.alpha), zv = _mm512_setzero_ps();
+            for (int64_t w = k_lo >> 2; w <= (k_hi - 1) >> 2; w++) {
+                uint64_t nw64 = 0, fw64 = 0;
+                for (int64_t k = std::max<int64_t>(w * 4, k_lo); k < std::min<int64_t>(w * 4 + 4, k_hi); k++) {
+                    const int sh = (int)(16 * (k & 3));
+                    const __mmask16 lanes = (__mmask16)(valid[w] >> sh);
+                    const __m512 f = _mm512_loadu_ps(Fr + 16 * k);
+                    const __m512 ov = _mm512_maskz_loadu_ps(lanes, o + 16 * k - off);
+                    const __mmask16 mn = _mm512_mask_cmp_ps_mask(lanes, f, zv, _CMP_GT_OQ);
+                    const __mmask16 mo = _mm512_mask_cmp_ps_mask(lanes, ov, zv, _CMP_GT_OQ);
+                    if (out_row) {
+                        const __mmask16 ym = (__mmask16)(ovalid[w] >> sh);
+                        __m512 yv;
+                        if (relu)  // open, or NaN o (kept): o; else +0
+                            yv = _mm512_maskz_mov_ps(mn | _mm512_cmp_ps_mask(ov, ov, _CMP_UNORD_Q), ov);
+                        else
+                            yv = _mm512_mul_ps(ov, _mm512_mask_blend_ps(mn, av, one));
+                        _mm512_mask_storeu_ps(y + 16 * k, ym, yv);
+                    }
+                    nw64 |= (uint64_t)mn << sh;
+                    fw64 |= (uint64_t)(uint16_t)(mn ^ mo) << sh;
+                }
+                ow[w] = nw64;
+                fw[w] = fw64;
+                anyf |= fw64;
+            }
+        }
+#else
+        if (out_row) {
+            float* y = a.y + (er0 + i) * W + a.C0;
+            if (relu)
+                td_y_from_f<true>(y, o + oc0, Fr + off + oc0, gp, on);
+            else
+                td_y_from_f<false>(y, o + oc0, Fr + off + oc0, gp, on);
+        }
+        for (int64_t k = k_lo; k < k_hi; k++) {
+            const int64_t j0 = 16 * k - off, n = std::min<int64_t>(16, ew - j0);
+            const uint32_t nb = n == 16 ? gt0_mask16(Fr + 16 * k) : gt0_mask_n(Fr + 16 * k, n);
+            const uint32_t ob = n == 16 ? gt0_mask16(o + j0) : gt0_mask_n(o + j0, n);
+            ow[k >> 2] |= (uint64_t)nb << (16 * (k & 3));
+            fw[k >> 2] |= (uint64_t)(nb ^ ob) << (16 * (k & 3));
+            anyf |= nb ^ ob;
+        }
+#endif
+        any_flip |= anyf != 0;
+    }
+    memcpy(open1, open, plane_bytes);
+
+    // ---- iterations 2 .. T, incremental ----
+    const int wn = D;  // window columns
+    for (int t = 2; t <= T && any_flip; t++) {
+        // Every flip of the last iteration, in raster order: F += +-lambda (1 + vclosed) G.
+        for (int64_t i = 0; i < eh; i++) {
+            const int64_t dy0 = std::max<int64_t>(0, i - r) - i, dy1 = std::min<int64_t>(eh - 1, i + r) - i;
+            uint64_t* fw = flipped + i * nwp;
+            const uint64_t* ow = open + i * nwp;
+            for (int64_t w = 0; w < nwp; w++) {
+                uint64_t x = fw[w];
+                if (!x) continue;
+                fw[w] = 0;
+                for (; x; x &= x - 1) {
+                    const int b = __builtin_ctzll(x);
+                    const int64_t pc = w * 64 + b;
+                    const float* Q = ((ow[w] >> b) & 1u) ? Qo : Qc;
+                    for (int64_t dy = dy0; dy <= dy1; dy++) {
+                        float* Fr = F + (i + dy) * pf + pc - r;
+                        const float* q = Q + (dy + r) * nck * 16;
+                        for (int c = 0; c < nck; c++) add16(Fr + 16 * c, q + 16 * c);
+                        set_window(dirty + (i + dy) * nwp, pc - r, wn);
+                    }
+                }
+            }
+        }
+        // The dirty pixels take their gates from F; the flips are the next iteration's.
+        any_flip = false;
+        for (int64_t i = 0; i < eh; i++) {
+            uint64_t* dw = dirty + i * nwp;
+            uint64_t* ow = open + i * nwp;
+            uint64_t* fw = flipped + i * nwp;
+            const float* Fr = F + i * pf;
+            for (int64_t w = 0; w < nwp; w++) {
+                const uint64_t d = dw[w] & valid[w];
+                dw[w] = 0;
+                if (!d) continue;
+                uint64_t fl = 0;
+                for (int k = 0; k < 4; k++) {
+                    const uint32_t d16 = (uint32_t)(d >> (16 * k)) & 0xffffu;
+                    if (!d16) continue;
+                    const uint32_t nb = gt0_mask16(Fr + w * 64 + 16 * k);
+                    fl |= (uint64_t)((nb ^ (uint32_t)(ow[w] >> (16 * k))) & d16) << (16 * k);
+                }
+                ow[w] ^= fl;
+                fw[w] = fl;
+                any_flip |= fl != 0;
+            }
+        }
+    }
+
+    // ---- y where the final gate is not u^1 ----
+    for (int64_t i = or0; i < or1; i++) {
+        const uint64_t* ow = open + i * nwp;
+        const uint64_t* o1 = open1 + i * nwp;
+        const float* o = orow(i);
+        float* y = a.y + (er0 + i) * W + ec0;  // local column 0
+        for (int64_t w = 0; w < nwp; w++) {
+            for (uint64_t x = (ow[w] ^ o1[w]) & ovalid[w]; x; x &= x - 1) {
+                const int b = __builtin_ctzll(x);
+                const int64_t j = w * 64 + b - off;
+                const float f = ((ow[w] >> b) & 1u) ? 1.0f : 0.0f;  // the final gate as a sign
+                y[j] = relu ? y_of<false, true>(o[j], f, gp) : y_of<false, false>(o[j], f, gp);
+            }
+        }
+    }
+}
+
+template <int R>
+void td_incr_fn(const TdTile& a, float* ws) {
+    td_incr_body<R>(a, ws);
+}
+
+template <int... R>
+TdTileFn td_incr_radius(int r, std::integer_sequence<int, R...>) {
+    static constexpr TdTileFn fns[] = {td_incr_fn<R>...};
+    return fns[r >= 0 && r < (int)sizeof...(R) ? r : 0];
+}
+
 // The table's tile kernel for one (R, SOFT, WAVE).
 template <int R, bool SOFT, bool WAVE>
 void td_tile_fn(const TdTile& a, float* ws) {
@@ -578,6 +897,8 @@ TdTileFn td_tile(bool soft, bool wave, int r) {
 }
 
 TdTileFn td_sparse(int r) { return td_sparse_radius(r, std::make_integer_sequence<int, 9>{}); }
+
+TdTileFn td_incr(int r) { return td_incr_radius(r, std::make_integer_sequence<int, 9>{}); }
 
 }  // namespace SA_ISA_NS
 
