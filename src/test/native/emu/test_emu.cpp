@@ -72,10 +72,15 @@ int64_t faults() {
 
 // ---- the bit-for-bit reference: today's CPU kernels in their FMA build ----------------------
 // (One place to re-point if the CPU algorithm changes and stops being bit-identical.)
+// TD's hard form on the CPU defaults to the incremental scheme, which keeps f as a running sum
+// and is not bit-identical to the direct kernels; the CUDA kernels are compared with the
+// direct ones (sa_internal_cpu_td_direct(1)), which compute every iteration afresh as they do.
 int cpu_reference_forward(int op, const float* a, const float* b, float* y, sa_shape s, const sa_params* p) {
     const int isa = sa_cpu_isa();
     if (sa_cpu_isa_supported(SA_ISA_AVX2)) sa_cpu_set_isa(SA_ISA_AVX2);
+    const int mode = sa_internal_cpu_td_direct(1);
     const int rc = sa_cpu_forward(op, a, b, y, s, p);
+    sa_internal_cpu_td_direct(mode);
     sa_cpu_set_isa(isa);
     return rc;
 }
