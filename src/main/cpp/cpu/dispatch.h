@@ -61,37 +61,41 @@ constexpr int kWaveBlock = 16;
 
 // Workspace of the hard form's incremental scheme over one extended tile of eh x ew pixels
 // (td_incr_body, kernels/td_lrelu_isa.cpp; td_lrelu.cpp sizes the tasks with it). Offsets in
-// floats from the task's scratch, each 64-byte aligned. F holds f = o - lambda * G*v with off
-// padding columns on the left (a multiple of 16, >= r: the 16-column chunks of F and of the
-// bit planes line up with the tile's) and room on the right for the last window; the bit
-// planes (open, open after iteration 1, dirty, flipped) have one bit per column of F and one
-// spare word at the end.
+// floats from the task's scratch, each 64-byte aligned. F holds f = o - lambda * G*v over the
+// tile padded by r rows above and below and by off columns on the left (a multiple of 16,
+// >= r) and at least r + 16 on the right, so that a flip's window never leaves it; a pixel is
+// one flat index into F (row * pf + column). The bit planes (open, open after iteration 1,
+// dirty, may flip) have one bit per float of F, in 16-bit chunks: chunk c is F[16c, 16c + 16).
+// The two flip lists hold flat indices, at most one per pixel of the tile each.
 struct TdIncrLayout {
-    int64_t off, pf, nwp, pv;  // F's left padding and pitch; 64-bit words per bit-plane row; v rows' pitch
-    int nck;                   // 16-column chunks per window row (2r + 1 columns)
-    size_t f, q, tmp, hs, vring, zero, open, open1, dirty, flipped, valid, total;
+    int64_t off, pf, pv;  // F's left padding and pitch; the v rows' pitch
+    int nck;              // 16-column chunks per window row (2r + 1 columns)
+    size_t f, q, tmp, hs, vring, zero, open, open1, dirty, unc, valid, list_a, list_b, total;
 };
 static inline bool td_incr_layout(int64_t eh, int64_t ew, int r, TdIncrLayout* L) {
-    if (eh <= 0 || ew <= 0 || r < 1 || r > 32) return false;
+    if (eh <= 0 || ew <= 0 || r < 1 || r > 32 || eh > (int64_t(1) << 30) || ew > (int64_t(1) << 30)) return false;
     auto al = [](int64_t v) { return (size_t)((v + 15) / 16 * 16); };
     L->nck = (2 * r + 1 + 15) / 16;
     L->off = (r + 15) / 16 * 16;
-    L->pf = (L->off + ew + 16 * L->nck + 63) / 64 * 64;
-    L->nwp = L->pf / 64;
+    L->pf = (L->off + ew + r + 16 * L->nck + 15) / 16 * 16;
     L->pv = (ew + 2 * r + 15) / 16 * 16;
-    const int64_t plane = 2 * (eh * L->nwp + 1);  // floats of one bit plane
+    const int64_t nf = (eh + 2 * r) * L->pf;  // floats of F
+    if (nf >= (int64_t(1) << 32) || eh * ew >= (int64_t(1) << 32)) return false;  // 32-bit flat indices
+    const int64_t plane = (nf / 16 + 2 + 1) / 2;  // floats of one bit plane: a uint16 per chunk, 2 spare
     size_t at = 0;
-    L->f = at;       at += al(eh * L->pf);
-    L->q = at;       at += al(2 * (2 * r + 1) * 16 * (int64_t)L->nck);  // Qo then Qc
-    L->tmp = at;     at += al(L->pv);
-    L->hs = at;      at += al(L->pv);
-    L->vring = at;   at += al((2 * r + 1) * L->pv);
-    L->zero = at;    at += al(L->pv);
-    L->open = at;    at += al(plane);
-    L->open1 = at;   at += al(plane);
-    L->dirty = at;   at += al(plane);
-    L->flipped = at; at += al(plane);
-    L->valid = at;   at += al(2 * 2 * L->nwp);  // two rows: the tile's columns, the output's
+    L->f = at;      at += al(nf);
+    L->q = at;      at += al(2 * (2 * r + 1) * 16 * (int64_t)L->nck);  // Qo then Qc
+    L->tmp = at;    at += al(L->pv + 16);  // a row's last 16-column chunk may read past pv
+    L->hs = at;     at += al(L->pv);
+    L->vring = at;  at += al((2 * r + 1) * L->pv);
+    L->zero = at;   at += al(L->pv);
+    L->open = at;   at += al(plane);
+    L->open1 = at;  at += al(plane);
+    L->dirty = at;  at += al(plane);
+    L->unc = at;    at += al(plane);
+    L->valid = at;  at += al(L->pf / 16);  // two rows of uint16 chunks: the tile's columns, the output's
+    L->list_a = at; at += al(eh * ew);     // uint32
+    L->list_b = at; at += al(eh * ew);
     L->total = at;
     return true;
 }

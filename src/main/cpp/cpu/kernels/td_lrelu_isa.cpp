@@ -597,6 +597,36 @@ SA_INLINE uint32_t gt0_mask16(const float* p) {
 #endif
 }
 
+// Bit j: |p[j]| <= thr for j in [0, 16) (NaN: 0).
+SA_INLINE uint32_t le_abs_mask16(const float* p, float thr) {
+#if defined(__AVX512F__)
+    return (uint32_t)_mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(p)), _mm512_set1_ps(thr), _CMP_LE_OQ);
+#elif defined(__AVX2__)
+    const __m256 sm = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)), t = _mm256_set1_ps(thr);
+    return (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(p), sm), t, _CMP_LE_OQ)) |
+           ((uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(p + 8), sm), t, _CMP_LE_OQ)) << 8);
+#elif defined(__aarch64__)
+    static const uint32_t kBit[4] = {1, 2, 4, 8};
+    const uint32x4_t lb = vld1q_u32(kBit);
+    uint32_t m = 0;
+    for (int k = 0; k < 4; k++)
+        m |= vaddvq_u32(vandq_u32(vcleq_f32(vabsq_f32(vld1q_f32(p + 4 * k)), vdupq_n_f32(thr)), lb)) << (4 * k);
+    return m;
+#else
+    const __m128 sm = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff)), t = _mm_set1_ps(thr);
+    uint32_t m = 0;
+    for (int k = 0; k < 4; k++)
+        m |= (uint32_t)_mm_movemask_ps(_mm_cmple_ps(_mm_and_ps(_mm_loadu_ps(p + 4 * k), sm), t)) << (4 * k);
+    return m;
+#endif
+}
+
+SA_INLINE uint32_t le_abs_mask_n(const float* p, int64_t n, float thr) {
+    uint32_t m = 0;
+    for (int64_t j = 0; j < n; j++) m |= (uint32_t)(std::fabs(p[j]) <= thr) << j;
+    return m;
+}
+
 // The same for the first n < 16 values (a row's last chunk: nothing past them is read).
 SA_INLINE uint32_t gt0_mask_n(const float* p, int64_t n) {
     uint32_t m = 0;
@@ -607,24 +637,6 @@ SA_INLINE uint32_t gt0_mask_n(const float* p, int64_t n) {
 // dst[0..16) += src[0..16).
 SA_INLINE void add16(float* __restrict dst, const float* __restrict src) {
     for (int k = 0; k < 16; k += simd::kLanes) simd::store(dst + k, simd::add(simd::load(dst + k), simd::load(src + k)));
-}
-
-// Bits [lo, lo + n) of a bit-plane row, n <= 65: two words, the second possibly the spare word
-// past the row (ORed with 0 then). Branch-free: a flip's window rows are not predictable.
-SA_INLINE void set_window(uint64_t* w, int64_t lo, int n) {
-    const int64_t q = lo >> 6;
-    const unsigned __int128 m = ((((unsigned __int128)1) << n) - 1) << (lo & 63);
-    w[q] |= (uint64_t)m;
-    w[q + 1] |= (uint64_t)(m >> 64);
-}
-
-// Bits [lo, hi] of a bit-plane row, any span.
-SA_INLINE void set_bits(uint64_t* w, int64_t lo, int64_t hi) {
-    for (int64_t q = lo >> 6; q <= hi >> 6; q++) {
-        const int64_t b0 = std::max<int64_t>(lo, q * 64) - q * 64, b1 = std::min<int64_t>(hi, q * 64 + 63) - q * 64;
-        const uint64_t m = (b1 - b0 == 63) ? ~uint64_t(0) : ((uint64_t(1) << (b1 - b0 + 1)) - 1) << b0;
-        w[q] |= m;
-    }
 }
 
 // Horizontal pass into f = o - lambda * s for one row, j in [j0, j1) (tmp as in td_hloop).
@@ -665,6 +677,12 @@ SA_INLINE void td_y_from_f(float* __restrict y, const float* __restrict o, const
     for (int64_t j = 0; j < n; j++) y[j] = y_of<false, RELU>(o[j], f[j], q);
 }
 
+// Bits [lo, lo + n) of chunk c (16 bits from bit 16c), n >= 1.
+SA_INLINE uint32_t window16(int64_t lo, int n, int64_t c) {
+    const int64_t a = std::max<int64_t>(lo, 16 * c), b = std::min<int64_t>(lo + n, 16 * c + 16);
+    return a < b ? ((((uint32_t)1 << (b - a)) - 1) << (a - 16 * c)) : 0u;
+}
+
 template <int R>
 SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
     const int r = R > 0 ? R : a.r;
@@ -674,21 +692,23 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
     const int64_t er0 = e.r0, ec0 = e.c0, eh = e.h, ew = e.w;
     TdIncrLayout L{};
     td_incr_layout(eh, ew, r, &L);  // the planner checked it
-    const int64_t off = L.off, pf = L.pf, nwp = L.nwp, pv = L.pv;
+    const int64_t off = L.off, pf = L.pf, pv = L.pv, cpr = pf / 16;  // chunks per row
     const int nck = L.nck, D = 2 * r + 1;
+    const int64_t qs = (int64_t)D * nck * 16;  // floats of one window's table
     float* F = ws + L.f;
-    float* Qo = ws + L.q;                   // D x nck*16: closed -> open (F grows)
-    float* Qc = Qo + (int64_t)D * nck * 16;  // open -> closed
+    float* Qo = ws + L.q;  // D x nck*16: closed -> open (F grows); Qc = Qo + qs: open -> closed
     float* tmp = ws + L.tmp;
     float* hs = ws + L.hs;
     float* vring = ws + L.vring;
     float* zero = ws + L.zero;
-    uint64_t* open = reinterpret_cast<uint64_t*>(ws + L.open);
-    uint64_t* open1 = reinterpret_cast<uint64_t*>(ws + L.open1);
-    uint64_t* dirty = reinterpret_cast<uint64_t*>(ws + L.dirty);
-    uint64_t* flipped = reinterpret_cast<uint64_t*>(ws + L.flipped);  // the last iteration's flips
-    uint64_t* valid = reinterpret_cast<uint64_t*>(ws + L.valid);  // the tile's columns
-    uint64_t* ovalid = valid + nwp;                                 // the output's columns
+    uint16_t* open = reinterpret_cast<uint16_t*>(ws + L.open);
+    uint16_t* open1 = reinterpret_cast<uint16_t*>(ws + L.open1);
+    uint16_t* dirty = reinterpret_cast<uint16_t*>(ws + L.dirty);
+    uint16_t* unc = reinterpret_cast<uint16_t*>(ws + L.unc);      // |o| <= thr: the gates that can change
+    uint16_t* valid = reinterpret_cast<uint16_t*>(ws + L.valid);  // per chunk of a row: the tile's columns
+    uint16_t* ovalid = valid + cpr;                                 // the output's columns
+    uint32_t* list = reinterpret_cast<uint32_t*>(ws + L.list_a);    // this iteration's flips
+    uint32_t* next = reinterpret_cast<uint32_t*>(ws + L.list_b);    // the next one's
     const GateParams gp = a.gp;
     const float lambda = a.lambda;
     const float* g = a.g;
@@ -702,28 +722,36 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
         for (int k = 0; k < nck * 16; k++) {
             const float q = k < D ? (wq * g[dy]) * g[k] : 0.0f;
             Qo[dy * nck * 16 + k] = q;
-            Qc[dy * nck * 16 + k] = -q;
+            Qo[qs + dy * nck * 16 + k] = -q;
         }
-    const size_t plane_bytes = sizeof(uint64_t) * (size_t)(eh * nwp + 1);
+    const size_t plane_bytes = sizeof(uint16_t) * (size_t)((eh + 2 * r) * cpr + 2);
     memset(open, 0, plane_bytes);
     memset(dirty, 0, plane_bytes);
-    memset(flipped, 0, plane_bytes);
-    memset(valid, 0, sizeof(uint64_t) * (size_t)(2 * nwp));
-    set_bits(valid, off, off + ew - 1);
-    set_bits(ovalid, off + oc0, off + oc0 + on - 1);
+    memset(unc, 0, plane_bytes);
+    memset(F, 0, sizeof(float) * (size_t)(r * pf));                      // the padding rows
+    memset(F + (eh + r) * pf, 0, sizeof(float) * (size_t)(r * pf));
+    for (int64_t c = 0; c < cpr; c++) {
+        valid[c] = (uint16_t)window16(off, (int)ew, c);
+        ovalid[c] = (uint16_t)window16(off + oc0, (int)on, c);
+    }
     memset(zero, 0, sizeof(float) * (size_t)pv);
+    memset(tmp + ew + 2 * r, 0, sizeof(float) * 16);  // read (and masked off) by a row's last chunk
+    // |o| > 1.001 lambda: the gate never changes (|G*v| <= 1, and F's running sum is within a
+    // few ulps of lambda of the exact f), so only the other pixels are ever evaluated again.
+    const float thr = (float)((double)lambda * 1.001);  // lambda <= 1e30 (the planner)
 
     // ---- iteration 1, dense ----
     auto vrow = [&](int64_t q) { return vring + (q % D) * pv; };  // padded column 0
-    auto init_v = [&](int64_t q) {
-        float* v = vrow(q);
-        memset(v, 0, sizeof(float) * (size_t)r);
-        td_init_row<false>(v + r, orow(q), ew, gp);
-        memset(v + r + ew, 0, sizeof(float) * (size_t)(pv - r - ew));
-    };
+    // (The ring rows' margins stay zero: init_v writes only the tile's columns. Small memsets
+    // per row cost as much as a row's arithmetic, so there are none.)
+    memset(vring, 0, sizeof(float) * (size_t)(D * pv));
+    auto init_v = [&](int64_t q) { td_init_row<false>(vrow(q) + r, orow(q), ew, gp); };
     for (int64_t q = 0; q < std::min<int64_t>(r, eh); q++) init_v(q);
     const float* rows[2 * SA_TD_MAX_RADIUS + 1];
-    bool any_flip = false;
+    uint32_t nl = 0;  // flips in list
+    auto push = [&](uint32_t* l, uint32_t& n, int64_t chunk, uint32_t bits) {
+        for (; bits; bits &= bits - 1) l[n++] = (uint32_t)(chunk * 16 + __builtin_ctz(bits));
+    };
     const int64_t k_lo = off / 16, k_hi = (off + ew + 15) / 16;  // 16-column chunks of the tile
     for (int64_t i = 0; i < eh; i++) {
         if (i + r < eh) init_v(i + r);
@@ -732,48 +760,51 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
             rows[k] = (q >= 0 && q < eh) ? vrow(q) : zero;
         }
         td_vpass<R>(tmp, rows, g, r, 0, ew + 2 * r);
-        float* Fr = F + i * pf;
+        float* Fr = F + (i + r) * pf;
         const float* o = orow(i);
-        memset(Fr, 0, sizeof(float) * (size_t)off);
-        td_hpass_f<R>(Fr + off, tmp, o, hs, g, r, lambda, 0, ew);
-        memset(Fr + off + ew, 0, sizeof(float) * (size_t)(pf - off - ew));
-        // y from u^1 (output rows), u^1 and its flips against u^0 (open where o > 0).
+        for (int64_t j = 0; j < off; j++) Fr[j] = 0.0f;            // F's padding columns
+        for (int64_t j = off + ew; j < pf; j++) Fr[j] = 0.0f;
+        // The horizontal pass into F; y from u^1 (output rows); u^1, the gates that may change,
+        // and the flips against u^0 (open where o > 0), 16 columns at a time.
         const bool out_row = i >= or0 && i < or1;
-        uint64_t* ow = open + i * nwp;
-        uint64_t* fw = flipped + i * nwp;
-        uint64_t anyf = 0;
+        const int64_t cb = (i + r) * cpr;  // the row's first chunk
 #if defined(__AVX512F__)
-        // One pass over the row's 16-column chunks, the masks and y's lanes from the bit planes.
-        {
-            float* y = a.y + (er0 + i) * W + ec0 - off;  // at padded column 0
-            const __m512 one = _mm512_set1_ps(1.0f), av = _mm512_set1_ps(gp.alpha), zv = _mm512_setzero_ps();
-            for (int64_t w = k_lo >> 2; w <= (k_hi - 1) >> 2; w++) {
-                uint64_t nw64 = 0, fw64 = 0;
-                for (int64_t k = std::max<int64_t>(w * 4, k_lo); k < std::min<int64_t>(w * 4 + 4, k_hi); k++) {
-                    const int sh = (int)(16 * (k & 3));
-                    const __mmask16 lanes = (__mmask16)(valid[w] >> sh);
-                    const __m512 f = _mm512_loadu_ps(Fr + 16 * k);
-                    const __m512 ov = _mm512_maskz_loadu_ps(lanes, o + 16 * k - off);
-                    const __mmask16 mn = _mm512_mask_cmp_ps_mask(lanes, f, zv, _CMP_GT_OQ);
-                    const __mmask16 mo = _mm512_mask_cmp_ps_mask(lanes, ov, zv, _CMP_GT_OQ);
-                    if (out_row) {
-                        const __mmask16 ym = (__mmask16)(ovalid[w] >> sh);
-                        __m512 yv;
-                        if (relu)  // open, or NaN o (kept): o; else +0
-                            yv = _mm512_maskz_mov_ps(mn | _mm512_cmp_ps_mask(ov, ov, _CMP_UNORD_Q), ov);
-                        else
-                            yv = _mm512_mul_ps(ov, _mm512_mask_blend_ps(mn, av, one));
-                        _mm512_mask_storeu_ps(y + 16 * k, ym, yv);
-                    }
-                    nw64 |= (uint64_t)mn << sh;
-                    fw64 |= (uint64_t)(uint16_t)(mn ^ mo) << sh;
-                }
-                ow[w] = nw64;
-                fw[w] = fw64;
-                anyf |= fw64;
+        float* y = a.y + (er0 + i) * W + ec0;  // local column 0 (padded column off)
+        const __m512 one = _mm512_set1_ps(1.0f), av = _mm512_set1_ps(gp.alpha), zv = _mm512_setzero_ps();
+        const __m512 tv = _mm512_set1_ps(thr), lv = _mm512_set1_ps(lambda);
+        if (R == 0) td_hpass_f<R>(Fr + off, tmp, o, hs, g, r, lambda, 0, ew);
+        __m512 gv[2 * R + 1];
+        for (int t = 0; t <= 2 * R; t++) gv[t] = _mm512_set1_ps(g[t]);
+        for (int64_t k = k_lo; k < k_hi; k++) {
+            const __mmask16 lanes = valid[k];
+            const __m512 ov = _mm512_maskz_loadu_ps(lanes, o + 16 * k - off);
+            __m512 f;
+            if constexpr (R > 0) {  // as td_hpass_f: taps ascending, then o - lambda * s
+                const float* tp = tmp + 16 * k - off;
+                __m512 sv = _mm512_mul_ps(gv[0], _mm512_loadu_ps(tp));
+                for (int t = 1; t <= 2 * R; t++) sv = _mm512_fmadd_ps(gv[t], _mm512_loadu_ps(tp + t), sv);
+                f = _mm512_fnmadd_ps(lv, sv, ov);
+                _mm512_mask_storeu_ps(Fr + 16 * k, lanes, f);
+            } else {
+                f = _mm512_loadu_ps(Fr + 16 * k);
             }
+            const __mmask16 mn = _mm512_mask_cmp_ps_mask(lanes, f, zv, _CMP_GT_OQ);
+            const __mmask16 mo = _mm512_mask_cmp_ps_mask(lanes, ov, zv, _CMP_GT_OQ);
+            if (out_row) {
+                __m512 yv;
+                if (relu)  // open, or NaN o (kept): o; else +0
+                    yv = _mm512_maskz_mov_ps(mn | _mm512_cmp_ps_mask(ov, ov, _CMP_UNORD_Q), ov);
+                else
+                    yv = _mm512_mul_ps(ov, _mm512_mask_blend_ps(mn, av, one));
+                _mm512_mask_storeu_ps(y + 16 * k - off, ovalid[k], yv);
+            }
+            open[cb + k] = mn;
+            unc[cb + k] = _mm512_mask_cmp_ps_mask(lanes, _mm512_abs_ps(ov), tv, _CMP_LE_OQ);
+            const uint32_t fl = (uint32_t)(uint16_t)(mn ^ mo);
+            if (fl) push(list, nl, cb + k, fl);
         }
 #else
+        td_hpass_f<R>(Fr + off, tmp, o, hs, g, r, lambda, 0, ew);
         if (out_row) {
             float* y = a.y + (er0 + i) * W + a.C0;
             if (relu)
@@ -785,76 +816,95 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
             const int64_t j0 = 16 * k - off, n = std::min<int64_t>(16, ew - j0);
             const uint32_t nb = n == 16 ? gt0_mask16(Fr + 16 * k) : gt0_mask_n(Fr + 16 * k, n);
             const uint32_t ob = n == 16 ? gt0_mask16(o + j0) : gt0_mask_n(o + j0, n);
-            ow[k >> 2] |= (uint64_t)nb << (16 * (k & 3));
-            fw[k >> 2] |= (uint64_t)(nb ^ ob) << (16 * (k & 3));
-            anyf |= nb ^ ob;
+            open[cb + k] = (uint16_t)nb;
+            unc[cb + k] = (uint16_t)(n == 16 ? le_abs_mask16(o + j0, thr) : le_abs_mask_n(o + j0, n, thr));
+            if (nb ^ ob) push(list, nl, cb + k, nb ^ ob);
         }
 #endif
-        any_flip |= anyf != 0;
     }
     memcpy(open1, open, plane_bytes);
 
     // ---- iterations 2 .. T, incremental ----
-    const int wn = D;  // window columns
-    for (int t = 2; t <= T && any_flip; t++) {
-        // Every flip of the last iteration, in raster order: F += +-lambda (1 + vclosed) G.
-        for (int64_t i = 0; i < eh; i++) {
-            const int64_t dy0 = std::max<int64_t>(0, i - r) - i, dy1 = std::min<int64_t>(eh - 1, i + r) - i;
-            uint64_t* fw = flipped + i * nwp;
-            const uint64_t* ow = open + i * nwp;
-            for (int64_t w = 0; w < nwp; w++) {
-                uint64_t x = fw[w];
-                if (!x) continue;
-                fw[w] = 0;
-                for (; x; x &= x - 1) {
-                    const int b = __builtin_ctzll(x);
-                    const int64_t pc = w * 64 + b;
-                    const float* Q = ((ow[w] >> b) & 1u) ? Qo : Qc;
-                    for (int64_t dy = dy0; dy <= dy1; dy++) {
-                        float* Fr = F + (i + dy) * pf + pc - r;
-                        const float* q = Q + (dy + r) * nck * 16;
-                        for (int c = 0; c < nck; c++) add16(Fr + 16 * c, q + 16 * c);
-                        set_window(dirty + (i + dy) * nwp, pc - r, wn);
+    // Each flip's window starts r rows up and r columns left: flat index idx - r*pf - r.
+    const int64_t wback = r * pf + r;
+    for (int t = 2; t <= T && nl > 0; t++) {
+        // Every flip of the last iteration, in list order: F += +-lambda (1 + vclosed) G over
+        // its window, which is marked dirty.
+        for (uint32_t x = 0; x < nl; x++) {
+            const int64_t b0 = (int64_t)list[x] - wback;
+            const uint32_t st = (open[list[x] >> 4] >> (list[x] & 15)) & 1u;  // the new gate
+            const float* Q = Qo + (int64_t)(1u - st) * qs;
+            for (int dy = 0; dy < D; dy++) {
+                const int64_t b = b0 + dy * pf;
+                float* Fr = F + b;
+                const float* q = Q + dy * nck * 16;
+                for (int c = 0; c < nck; c++) add16(Fr + 16 * c, q + 16 * c);
+                if (D <= 17) {  // two chunks
+                    uint32_t m;
+                    memcpy(&m, dirty + (b >> 4), 4);
+                    m |= (((uint32_t)1 << D) - 1) << (b & 15);
+                    memcpy(dirty + (b >> 4), &m, 4);
+                } else {
+                    for (int64_t c = b >> 4; c <= (b + D - 1) >> 4; c++) dirty[c] |= (uint16_t)window16(b, D, c);
+                }
+            }
+        }
+        // The pixels in those windows that may flip take their gates from F, each once: a
+        // chunk's window bits leave dirty as they are evaluated. New flips go to the next list
+        // in the order found, which is the same in every tiling for the pixels a tile keeps.
+        uint32_t nn = 0;
+        auto ld32 = [](const uint16_t* p) {
+            uint32_t v;
+            memcpy(&v, p, 4);
+            return v;
+        };
+        auto st32 = [](uint16_t* p, uint32_t v) { memcpy(p, &v, 4); };
+        const uint32_t wm0 = D <= 17 ? (((uint32_t)1 << D) - 1) : 0u;
+        for (uint32_t x = 0; x < nl; x++) {
+            const int64_t b0 = (int64_t)list[x] - wback;
+            for (int dy = 0; dy < D; dy++) {
+                const int64_t b = b0 + dy * pf;
+                const int64_t c0 = b >> 4;
+                if (D <= 17) {  // the window row in two chunks, as one 32-bit word; no branch
+                    const uint32_t wm = wm0 << (b & 15);
+                    const uint32_t dw = ld32(dirty + c0);
+                    const uint32_t d = dw & wm & ld32(unc + c0);
+                    st32(dirty + c0, dw & ~wm);
+                    const uint32_t nb = gt0_mask16(F + 16 * c0) | (gt0_mask16(F + 16 * c0 + 16) << 16);
+                    const uint32_t ow = ld32(open + c0);
+                    const uint32_t fl = (nb ^ ow) & d;
+                    st32(open + c0, ow ^ fl);
+                    if (fl) {
+                        push(next, nn, c0, fl & 0xffffu);
+                        push(next, nn, c0 + 1, fl >> 16);
+                    }
+                } else {
+                    for (int64_t c = c0; c <= (b + D - 1) >> 4; c++) {
+                        const uint32_t wm = window16(b, D, c);
+                        const uint32_t d = dirty[c] & wm & unc[c];
+                        dirty[c] = (uint16_t)(dirty[c] & ~wm);
+                        const uint32_t nb = gt0_mask16(F + 16 * c);
+                        const uint32_t fl = (nb ^ open[c]) & d;
+                        open[c] = (uint16_t)(open[c] ^ fl);
+                        if (fl) push(next, nn, c, fl);
                     }
                 }
             }
         }
-        // The dirty pixels take their gates from F; the flips are the next iteration's.
-        any_flip = false;
-        for (int64_t i = 0; i < eh; i++) {
-            uint64_t* dw = dirty + i * nwp;
-            uint64_t* ow = open + i * nwp;
-            uint64_t* fw = flipped + i * nwp;
-            const float* Fr = F + i * pf;
-            for (int64_t w = 0; w < nwp; w++) {
-                const uint64_t d = dw[w] & valid[w];
-                dw[w] = 0;
-                if (!d) continue;
-                uint64_t fl = 0;
-                for (int k = 0; k < 4; k++) {
-                    const uint32_t d16 = (uint32_t)(d >> (16 * k)) & 0xffffu;
-                    if (!d16) continue;
-                    const uint32_t nb = gt0_mask16(Fr + w * 64 + 16 * k);
-                    fl |= (uint64_t)((nb ^ (uint32_t)(ow[w] >> (16 * k))) & d16) << (16 * k);
-                }
-                ow[w] ^= fl;
-                fw[w] = fl;
-                any_flip |= fl != 0;
-            }
-        }
+        std::swap(list, next);
+        nl = nn;
     }
 
     // ---- y where the final gate is not u^1 ----
     for (int64_t i = or0; i < or1; i++) {
-        const uint64_t* ow = open + i * nwp;
-        const uint64_t* o1 = open1 + i * nwp;
+        const int64_t cb = (i + r) * cpr;
         const float* o = orow(i);
         float* y = a.y + (er0 + i) * W + ec0;  // local column 0
-        for (int64_t w = 0; w < nwp; w++) {
-            for (uint64_t x = (ow[w] ^ o1[w]) & ovalid[w]; x; x &= x - 1) {
-                const int b = __builtin_ctzll(x);
-                const int64_t j = w * 64 + b - off;
-                const float f = ((ow[w] >> b) & 1u) ? 1.0f : 0.0f;  // the final gate as a sign
+        for (int64_t k = k_lo; k < k_hi; k++) {
+            for (uint32_t x = (uint32_t)(open[cb + k] ^ open1[cb + k]) & ovalid[k]; x; x &= x - 1) {
+                const int b = __builtin_ctz(x);
+                const int64_t j = 16 * k + b - off;
+                const float f = ((open[cb + k] >> b) & 1u) ? 1.0f : 0.0f;  // the final gate as a sign
                 y[j] = relu ? y_of<false, true>(o[j], f, gp) : y_of<false, false>(o[j], f, gp);
             }
         }
