@@ -66,7 +66,8 @@ constexpr int kWaveBlock = 16;
 // >= r) and at least r + 16 on the right, so that a flip's window never leaves it; a pixel is
 // one flat index into F (row * pf + column). The bit planes (open, open after iteration 1,
 // dirty, may flip) have one bit per float of F, in 16-bit chunks: chunk c is F[16c, 16c + 16).
-// The two flip lists hold flat indices, at most one per pixel of the tile each.
+// The two flip lists hold flat indices, at most one per pixel of the tile each (and 16 of
+// slack).
 struct TdIncrLayout {
     int64_t off, pf, pv;  // F's left padding and pitch; the v rows' pitch
     int nck;              // 16-column chunks per window row (2r + 1 columns)
@@ -94,8 +95,8 @@ static inline bool td_incr_layout(int64_t eh, int64_t ew, int r, TdIncrLayout* L
     L->dirty = at;  at += al(plane);
     L->unc = at;    at += al(plane);
     L->valid = at;  at += al(L->pf / 16);  // two rows of uint16 chunks: the tile's columns, the output's
-    L->list_a = at; at += al(eh * ew);     // uint32
-    L->list_b = at; at += al(eh * ew);
+    L->list_a = at; at += al(eh * ew + 16);  // uint32, 16 of slack for a full-vector append
+    L->list_b = at; at += al(eh * ew + 16);
     L->total = at;
     return true;
 }

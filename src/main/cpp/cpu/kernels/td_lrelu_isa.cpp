@@ -749,9 +749,21 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
     for (int64_t q = 0; q < std::min<int64_t>(r, eh); q++) init_v(q);
     const float* rows[2 * SA_TD_MAX_RADIUS + 1];
     uint32_t nl = 0;  // flips in list
+    // Appends the flat indices of chunk's set bits to l. With AVX-512 without a branch (a
+    // compress and a full 16-lane store; the lists have 16 entries of slack): whether a chunk
+    // holds a flip is data, and a mispredicted branch per chunk cost more than the work.
+#if defined(__AVX512F__)
+    const __m512i lane_ids = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    auto push = [&](uint32_t* l, uint32_t& n, int64_t chunk, uint32_t bits) {
+        const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int)(chunk * 16)), lane_ids);
+        _mm512_storeu_si512(l + n, _mm512_maskz_compress_epi32((__mmask16)bits, idx));
+        n += (uint32_t)__builtin_popcount(bits);
+    };
+#else
     auto push = [&](uint32_t* l, uint32_t& n, int64_t chunk, uint32_t bits) {
         for (; bits; bits &= bits - 1) l[n++] = (uint32_t)(chunk * 16 + __builtin_ctz(bits));
     };
+#endif
     const int64_t k_lo = off / 16, k_hi = (off + ew + 15) / 16;  // 16-column chunks of the tile
     for (int64_t i = 0; i < eh; i++) {
         if (i + r < eh) init_v(i + r);
@@ -800,8 +812,7 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
             }
             open[cb + k] = mn;
             unc[cb + k] = _mm512_mask_cmp_ps_mask(lanes, _mm512_abs_ps(ov), tv, _CMP_LE_OQ);
-            const uint32_t fl = (uint32_t)(uint16_t)(mn ^ mo);
-            if (fl) push(list, nl, cb + k, fl);
+            push(list, nl, cb + k, (uint32_t)(uint16_t)(mn ^ mo));
         }
 #else
         td_hpass_f<R>(Fr + off, tmp, o, hs, g, r, lambda, 0, ew);
@@ -860,8 +871,10 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
         };
         auto st32 = [](uint16_t* p, uint32_t v) { memcpy(p, &v, 4); };
         const uint32_t wm0 = D <= 17 ? (((uint32_t)1 << D) - 1) : 0u;
+        uint32_t fls[17];  // a window's new flips per row (D <= 17): one branch per window
         for (uint32_t x = 0; x < nl; x++) {
             const int64_t b0 = (int64_t)list[x] - wback;
+            uint32_t anyf = 0;
             for (int dy = 0; dy < D; dy++) {
                 const int64_t b = b0 + dy * pf;
                 const int64_t c0 = b >> 4;
@@ -874,10 +887,8 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
                     const uint32_t ow = ld32(open + c0);
                     const uint32_t fl = (nb ^ ow) & d;
                     st32(open + c0, ow ^ fl);
-                    if (fl) {
-                        push(next, nn, c0, fl & 0xffffu);
-                        push(next, nn, c0 + 1, fl >> 16);
-                    }
+                    fls[dy] = fl;
+                    anyf |= fl;
                 } else {
                     for (int64_t c = c0; c <= (b + D - 1) >> 4; c++) {
                         const uint32_t wm = window16(b, D, c);
@@ -888,6 +899,14 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
                         open[c] = (uint16_t)(open[c] ^ fl);
                         if (fl) push(next, nn, c, fl);
                     }
+                }
+            }
+            if (D <= 17 && anyf) {
+                for (int dy = 0; dy < D; dy++) {
+                    if (!fls[dy]) continue;
+                    const int64_t c0 = (b0 + dy * pf) >> 4;
+                    push(next, nn, c0, fls[dy] & 0xffffu);
+                    push(next, nn, c0 + 1, fls[dy] >> 16);
                 }
             }
         }
