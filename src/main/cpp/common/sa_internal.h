@@ -64,11 +64,15 @@ int td_radius(const sa_params* p);
 
 /* Test and benchmark hook, not part of the API: which kernels the CPU TD-LReLU hard form runs.
  * mode 1: the direct kernels (all T iterations over every pixel, td_wave_body/td_tile_body);
- * mode 2: the delta scheme (td_sparse_body: only blocks near a flipped gate, stop at a fixed
- * point); mode 0 (the default): the delta scheme for planes of at most 32 x 32 or T >= 8, the
- * direct kernels otherwise; mode < 0 only queries. Returns the previous mode. The two are
- * bit-identical by construction (docs/DESIGN.md, "TD-LReLU on the CPU"); test_td checks it,
- * bench_td / bench_ops / scripts/bench_ab.cpp time both in one process. Process-wide. */
+ * mode 2: the block delta scheme (td_sparse_body: only blocks near a flipped gate, stop at a
+ * fixed point), bit-identical to mode 1 by construction (docs/DESIGN.md, "TD-LReLU on the CPU");
+ * mode 3: the incremental scheme (td_incr_body: one dense iteration, then f updated only in the
+ * windows of flipped gates, stop at a fixed point), which rounds f differently and agrees with
+ * the others as the hard form does (falls back to mode 2 for lambda > 1e30 or r > 32);
+ * mode 0 (the default): mode 3 for T >= 2, else mode 2 for planes of at most 32 x 32, else mode 1;
+ * mode < 0 only queries. Returns the previous mode. test_td checks 2 against 1 bit for bit and
+ * 3 against the float64 reference; bench_td / bench_ops / scripts/bench_ab.cpp time them in one
+ * process. Process-wide. */
 extern "C" SA_API int sa_internal_cpu_td_direct(int mode);
 
 /* Test hook, not part of the API: on (1), the CUDA FReLU kernel takes its 64-bit-index

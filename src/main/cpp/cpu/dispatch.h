@@ -64,14 +64,14 @@ constexpr int kWaveBlock = 16;
 // floats from the task's scratch, each 64-byte aligned. F holds f = o - lambda * G*v over the
 // tile padded by r rows above and below and by off columns on the left (a multiple of 16,
 // >= r) and at least r + 16 on the right, so that a flip's window never leaves it; a pixel is
-// one flat index into F (row * pf + column). The bit planes (open, open after iteration 1,
-// dirty, may flip) have one bit per float of F, in 16-bit chunks: chunk c is F[16c, 16c + 16).
+// one flat index into F (row * pf + column). The bit planes (open, dirty, may flip) have one
+// bit per float of F, in 16-bit chunks: chunk c is F[16c, 16c + 16).
 // The two flip lists hold flat indices, at most one per pixel of the tile each (and 16 of
 // slack).
 struct TdIncrLayout {
     int64_t off, pf, pv;  // F's left padding and pitch; the v rows' pitch
     int nck;              // 16-column chunks per window row (2r + 1 columns)
-    size_t f, q, tmp, hs, vring, zero, open, open1, dirty, unc, valid, list_a, list_b, total;
+    size_t f, q, tmp, hs, vring, zero, open, dirty, unc, valid, list_a, list_b, total;
 };
 static inline bool td_incr_layout(int64_t eh, int64_t ew, int r, TdIncrLayout* L) {
     if (eh <= 0 || ew <= 0 || r < 1 || r > 32 || eh > (int64_t(1) << 30) || ew > (int64_t(1) << 30)) return false;
@@ -85,13 +85,12 @@ static inline bool td_incr_layout(int64_t eh, int64_t ew, int r, TdIncrLayout* L
     const int64_t plane = (nf / 16 + 2 + 1) / 2;  // floats of one bit plane: a uint16 per chunk, 2 spare
     size_t at = 0;
     L->f = at;      at += al(nf);
-    L->q = at;      at += al(2 * (2 * r + 1) * 16 * (int64_t)L->nck);  // Qo then Qc
+    L->q = at;      at += al((2 * r + 1) * 16 * (int64_t)L->nck);
     L->tmp = at;    at += al(L->pv + 16);  // a row's last 16-column chunk may read past pv
     L->hs = at;     at += al(L->pv);
     L->vring = at;  at += al((2 * r + 1) * L->pv);
     L->zero = at;   at += al(L->pv);
     L->open = at;   at += al(plane);
-    L->open1 = at;  at += al(plane);
     L->dirty = at;  at += al(plane);
     L->unc = at;    at += al(plane);
     L->valid = at;  at += al(L->pf / 16);  // two rows of uint16 chunks: the tile's columns, the output's

@@ -241,14 +241,17 @@ int sa_cpu_td_lrelu_forward(const float* o, float* y, sa_shape shape, const sa_p
     const bool soft = p->eps > 0.0f;
     const int threads = n < kParallelMin ? 1 : pool_threads();
     const int64_t planes = shape.n * shape.c;
-    // Hard form: the delta scheme where it measured faster than the direct wavefront (small
-    // planes, where per-row work is little and the fixed point comes early, and many
-    // iterations, where the later ones are nearly empty); else the direct kernels. They give
-    // the same bits, so this is a choice of speed only (docs/PERFORMANCE.md).
+    // Hard form: the incremental scheme (below); else the block delta scheme where it
+    // measured faster than the direct wavefront (small planes, where per-row work is little
+    // and the fixed point comes early, and many iterations, where the later ones are nearly
+    // empty); else the direct kernels. The last two give the same bits; the incremental one
+    // agrees with them as the hard form does (docs/PERFORMANCE.md, docs/TD-LReLU.md).
     const int mode = g_td_direct.load(std::memory_order_relaxed);
     // The incremental scheme keeps f = o - lambda * G*v as a running sum: lambda <= 1e30 keeps
     // every term finite (|lambda (1 + vclosed) g| <= 2e30; only |o| <= lambda can flip).
-    j.incr = !soft && (mode == 3 || mode == 0) && p->lambda <= 1e30f && j.r <= 32;
+    // Auto: the incremental scheme whenever there is a second iteration to save (T >= 2; at
+    // T = 1 its bookkeeping only adds to the direct kernels' one pass).
+    j.incr = !soft && (mode == 3 || (mode == 0 && j.T >= 2)) && p->lambda <= 1e30f && j.r <= 32;
     j.sparse = !soft && !j.incr && (mode == 2 || mode == 3 || (mode == 0 && (shape.h * shape.w <= 32 * 32 || p->iterations >= 8)));
     if (j.incr) {
         td_plan_sparse(j, planes, threads);  // its F plane takes the place of v

@@ -565,7 +565,7 @@ TdTileFn td_sparse_radius(int r, std::integer_sequence<int, R...>) {
 //   +-lambda (1 + vclosed) G to F over its (2r+1)^2 window (one 16-lane add per window row for
 //   r <= 7) and marks the window dirty; then the dirty pixels take their new gates from F, 16
 //   at a time, and their flips are the next iteration's. No flip: a fixed point, the loop stops;
-// - at the end y is rewritten only where the final gate differs from u^1.
+// - y is written from u^1 in iteration 1, and again at each later flip.
 // F after iteration 1 is a running sum, so it rounds differently from the direct kernels' fresh
 // G*v (a few ulps of lambda); a gate can differ only where |f| is within that of 0, inside the
 // hard form's agreement (docs/OPERATORS.md). It does not depend on the tiling or the threads:
@@ -634,9 +634,10 @@ SA_INLINE uint32_t gt0_mask_n(const float* p, int64_t n) {
     return m;
 }
 
-// dst[0..16) += src[0..16).
-SA_INLINE void add16(float* __restrict dst, const float* __restrict src) {
-    for (int k = 0; k < 16; k += simd::kLanes) simd::store(dst + k, simd::add(simd::load(dst + k), simd::load(src + k)));
+// dst[0..16) += sign * src[0..16), sign = +-1 (exact: one rounding, as an add).
+SA_INLINE void add16(float* __restrict dst, const float* __restrict src, simd::V sign) {
+    for (int k = 0; k < 16; k += simd::kLanes)
+        simd::store(dst + k, simd::fmadd(sign, simd::load(src + k), simd::load(dst + k)));
 }
 
 // Horizontal pass into f = o - lambda * s for one row, j in [j0, j1) (tmp as in td_hloop).
@@ -694,15 +695,13 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
     td_incr_layout(eh, ew, r, &L);  // the planner checked it
     const int64_t off = L.off, pf = L.pf, pv = L.pv, cpr = pf / 16;  // chunks per row
     const int nck = L.nck, D = 2 * r + 1;
-    const int64_t qs = (int64_t)D * nck * 16;  // floats of one window's table
     float* F = ws + L.f;
-    float* Qo = ws + L.q;  // D x nck*16: closed -> open (F grows); Qc = Qo + qs: open -> closed
+    float* Q = ws + L.q;  // D x nck*16: the change of F where a gate opens (its negative: closes)
     float* tmp = ws + L.tmp;
     float* hs = ws + L.hs;
     float* vring = ws + L.vring;
     float* zero = ws + L.zero;
     uint16_t* open = reinterpret_cast<uint16_t*>(ws + L.open);
-    uint16_t* open1 = reinterpret_cast<uint16_t*>(ws + L.open1);
     uint16_t* dirty = reinterpret_cast<uint16_t*>(ws + L.dirty);
     uint16_t* unc = reinterpret_cast<uint16_t*>(ws + L.unc);      // |o| <= thr: the gates that can change
     uint16_t* valid = reinterpret_cast<uint16_t*>(ws + L.valid);  // per chunk of a row: the tile's columns
@@ -718,12 +717,12 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
 
     // The flip windows: lambda (1 + vclosed) g[dy] g[dx], zero past 2r + 1 columns.
     const float wq = lambda * (1.0f + gp.vclosed);
-    for (int dy = 0; dy < D; dy++)
-        for (int k = 0; k < nck * 16; k++) {
-            const float q = k < D ? (wq * g[dy]) * g[k] : 0.0f;
-            Qo[dy * nck * 16 + k] = q;
-            Qo[qs + dy * nck * 16 + k] = -q;
-        }
+    for (int dy = 0; dy < D; dy++) {
+        const float gy = wq * g[dy];
+        float* qr = Q + dy * nck * 16;
+        for (int k = 0; k < D; k++) qr[k] = gy * g[k];
+        for (int k = D; k < nck * 16; k++) qr[k] = 0.0f;
+    }
     const size_t plane_bytes = sizeof(uint16_t) * (size_t)((eh + 2 * r) * cpr + 2);
     memset(open, 0, plane_bytes);
     memset(dirty, 0, plane_bytes);
@@ -735,7 +734,7 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
         ovalid[c] = (uint16_t)window16(off + oc0, (int)on, c);
     }
     memset(zero, 0, sizeof(float) * (size_t)pv);
-    memset(tmp + ew + 2 * r, 0, sizeof(float) * 16);  // read (and masked off) by a row's last chunk
+    memset(tmp + pv, 0, sizeof(float) * 16);  // read (and masked off) by a row's last chunk
     // |o| > 1.001 lambda: the gate never changes (|G*v| <= 1, and F's running sum is within a
     // few ulps of lambda of the exact f), so only the other pixels are ever evaluated again.
     const float thr = (float)((double)lambda * 1.001);  // lambda <= 1e30 (the planner)
@@ -771,7 +770,7 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
             const int64_t q = i - r + k;
             rows[k] = (q >= 0 && q < eh) ? vrow(q) : zero;
         }
-        td_vpass<R>(tmp, rows, g, r, 0, ew + 2 * r);
+        td_vpass<R>(tmp, rows, g, r, 0, pv);  // whole vectors: the rows' zero margins reach pv
         float* Fr = F + (i + r) * pf;
         const float* o = orow(i);
         for (int64_t j = 0; j < off; j++) Fr[j] = 0.0f;            // F's padding columns
@@ -833,7 +832,6 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
         }
 #endif
     }
-    memcpy(open1, open, plane_bytes);
 
     // ---- iterations 2 .. T, incremental ----
     // Each flip's window starts r rows up and r columns left: flat index idx - r*pf - r.
@@ -844,12 +842,12 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
         for (uint32_t x = 0; x < nl; x++) {
             const int64_t b0 = (int64_t)list[x] - wback;
             const uint32_t st = (open[list[x] >> 4] >> (list[x] & 15)) & 1u;  // the new gate
-            const float* Q = Qo + (int64_t)(1u - st) * qs;
+            const simd::V sign = simd::set1(st ? 1.0f : -1.0f);
             for (int dy = 0; dy < D; dy++) {
                 const int64_t b = b0 + dy * pf;
                 float* Fr = F + b;
                 const float* q = Q + dy * nck * 16;
-                for (int c = 0; c < nck; c++) add16(Fr + 16 * c, q + 16 * c);
+                for (int c = 0; c < nck; c++) add16(Fr + 16 * c, q + 16 * c, sign);
                 if (D <= 17) {  // two chunks
                     uint32_t m;
                     memcpy(&m, dirty + (b >> 4), 4);
@@ -910,24 +908,18 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
                 }
             }
         }
+        // y where a gate flipped: written again at every flip, so it ends at the final gate.
+        for (uint32_t x = 0; x < nn; x++) {
+            const int64_t idx = next[x], i = idx / pf - r, j = idx % pf - off;  // local row, column
+            if (i < or0 || i >= or1 || j < oc0 || j >= oc0 + on) continue;
+            const float f = ((open[idx >> 4] >> (idx & 15)) & 1u) ? 1.0f : 0.0f;  // the gate as a sign
+            const float ov = orow(i)[j];
+            a.y[(er0 + i) * W + ec0 + j] = relu ? y_of<false, true>(ov, f, gp) : y_of<false, false>(ov, f, gp);
+        }
         std::swap(list, next);
         nl = nn;
     }
 
-    // ---- y where the final gate is not u^1 ----
-    for (int64_t i = or0; i < or1; i++) {
-        const int64_t cb = (i + r) * cpr;
-        const float* o = orow(i);
-        float* y = a.y + (er0 + i) * W + ec0;  // local column 0
-        for (int64_t k = k_lo; k < k_hi; k++) {
-            for (uint32_t x = (uint32_t)(open[cb + k] ^ open1[cb + k]) & ovalid[k]; x; x &= x - 1) {
-                const int b = __builtin_ctz(x);
-                const int64_t j = 16 * k + b - off;
-                const float f = ((open[cb + k] >> b) & 1u) ? 1.0f : 0.0f;  // the final gate as a sign
-                y[j] = relu ? y_of<false, true>(o[j], f, gp) : y_of<false, false>(o[j], f, gp);
-            }
-        }
-    }
 }
 
 template <int R>
