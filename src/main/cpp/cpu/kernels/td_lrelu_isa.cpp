@@ -744,7 +744,22 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
     // (The ring rows' margins stay zero: init_v writes only the tile's columns. Small memsets
     // per row cost as much as a row's arithmetic, so there are none.)
     memset(vring, 0, sizeof(float) * (size_t)(D * pv));
+#if defined(__AVX512F__)
+    // v^0 = o > 0 ? -1 : vclosed, whole vectors and a masked tail: narrow planes have only a
+    // vector or two per row, where a compiled loop's peeling and epilogue cost as much again.
+    auto init_v = [&](int64_t q) {
+        float* v = vrow(q) + r;
+        const float* o = orow(q);
+        const __m512 m1 = _mm512_set1_ps(-1.0f), vc = _mm512_set1_ps(gp.vclosed), zv = _mm512_setzero_ps();
+        for (int64_t j = 0; j < ew; j += 16) {
+            const __mmask16 lanes = (__mmask16)(ew - j >= 16 ? 0xffffu : ((1u << (ew - j)) - 1));
+            const __m512 ov = _mm512_maskz_loadu_ps(lanes, o + j);
+            _mm512_mask_storeu_ps(v + j, lanes, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(ov, zv, _CMP_GT_OQ), vc, m1));
+        }
+    };
+#else
     auto init_v = [&](int64_t q) { td_init_row<false>(vrow(q) + r, orow(q), ew, gp); };
+#endif
     for (int64_t q = 0; q < std::min<int64_t>(r, eh); q++) init_v(q);
     const float* rows[2 * SA_TD_MAX_RADIUS + 1];
     uint32_t nl = 0;  // flips in list
@@ -770,7 +785,21 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
             const int64_t q = i - r + k;
             rows[k] = (q >= 0 && q < eh) ? vrow(q) : zero;
         }
+#if defined(__AVX512F__)
+        if constexpr (R > 0) {  // whole vectors (the rows' zero margins reach pv), taps ascending
+            __m512 gw[2 * R + 1];
+            for (int t = 0; t <= 2 * R; t++) gw[t] = _mm512_set1_ps(g[t]);
+            for (int64_t j = 0; j < pv; j += 16) {
+                __m512 sv = _mm512_mul_ps(gw[0], _mm512_loadu_ps(rows[0] + j));
+                for (int t = 1; t <= 2 * R; t++) sv = _mm512_fmadd_ps(gw[t], _mm512_loadu_ps(rows[t] + j), sv);
+                _mm512_storeu_ps(tmp + j, sv);
+            }
+        } else {
+            td_vpass<R>(tmp, rows, g, r, 0, pv);
+        }
+#else
         td_vpass<R>(tmp, rows, g, r, 0, pv);  // whole vectors: the rows' zero margins reach pv
+#endif
         float* Fr = F + (i + r) * pf;
         const float* o = orow(i);
         for (int64_t j = 0; j < off; j++) Fr[j] = 0.0f;            // F's padding columns
