@@ -767,6 +767,49 @@ void test_threads_and_isa() {
     }
 }
 
+// The hard-form scheme cases shared by the delta and incremental tests.
+struct SchemeCase {
+    sa_shape s;
+    float sigma, lambda, alpha;
+    int radius, T;
+    int data;  // 0 blobby, 1 normal noise, 2 blobby with NaN/Inf
+};
+const SchemeCase kSchemeCases[] = {
+    {{1, 3, 37, 45}, 1.0f, 0.3f, 0.01f, 0, 5, 0},
+    {{2, 2, 64, 64}, 1.0f, 0.3f, 0.01f, 3, 5, 1},
+    {{1, 4, 33, 70}, 0.7f, 0.5f, 0.0f, 1, 7, 0},
+    {{1, 2, 50, 50}, 1.0f, 0.2f, 0.2f, 2, 3, 2},
+    {{1, 1, 420, 420}, 1.0f, 0.4f, 0.01f, 0, 5, 0},   // row tiles
+    {{1, 1, 150, 1300}, 1.0f, 0.4f, 0.01f, 0, 3, 0},  // column tiles
+    {{1, 1, 150, 1300}, 20.0f, 3.0f, 0.01f, 3, 4, 0}, // flat kernel, every pixel active
+    {{1, 1, 200, 200}, 1.0f, 0.4f, 0.0f, 0, 30, 0},   // rows split for the threads, fixed point
+    {{1, 2, 40, 60}, 2.5f, 0.5f, 0.01f, 8, 100, 0},
+    {{1, 2, 60, 90}, 4.0f, 0.6f, 0.01f, 12, 4, 0},    // runtime radius
+    {{1, 1, 45, 150}, 7.0f, 0.6f, 0.05f, 21, 3, 1},   // runtime radius > one block
+    {{1, 8, 32, 32}, 1.0f, 0.3f, 0.01f, 3, 5, 1},
+    {{3, 1, 5, 5}, 1.0f, 0.5f, 0.01f, 0, 5, 1},
+    {{1, 1, 1, 300}, 1.0f, 0.5f, 0.01f, 0, 5, 1},
+    {{1, 1, 300, 1}, 1.0f, 0.5f, 0.01f, 0, 5, 1},
+};
+
+// The case's input and parameters.
+std::vector<float> scheme_input(const SchemeCase& c, uint64_t seed, sa_params* p) {
+    std::vector<float> o = c.data == 1 ? random_tensor(c.s, seed, 0.4) : blobby_tensor(c.s, seed, 0.3);
+    if (c.data == 2) {
+        o[3] = NAN;
+        o[o.size() / 2] = INFINITY;
+        o[o.size() / 3] = -INFINITY;
+        o[o.size() - 5] = NAN;
+    }
+    *p = defaults();
+    p->sigma = c.sigma;
+    p->lambda = c.lambda;
+    p->alpha = c.alpha;
+    p->radius = c.radius;
+    p->iterations = c.T;
+    return o;
+}
+
 // ---- the delta scheme against the direct kernels ----
 // The block delta scheme (td_sparse_body: only blocks near a flipped gate are
 // recomputed, stop at a fixed point) must give exactly the bits of the direct kernels
@@ -775,46 +818,12 @@ void test_threads_and_isa() {
 // column tiles, one plane split for the threads, alpha 0 (ReLU), NaN and Inf, and T large
 // enough to reach the fixed point.
 void test_td_delta_vs_direct() {
-    struct Case {
-        sa_shape s;
-        float sigma, lambda, alpha;
-        int radius, T;
-        int data;  // 0 blobby, 1 normal noise, 2 blobby with NaN/Inf
-    };
-    const Case cases[] = {
-        {{1, 3, 37, 45}, 1.0f, 0.3f, 0.01f, 0, 5, 0},
-        {{2, 2, 64, 64}, 1.0f, 0.3f, 0.01f, 3, 5, 1},
-        {{1, 4, 33, 70}, 0.7f, 0.5f, 0.0f, 1, 7, 0},
-        {{1, 2, 50, 50}, 1.0f, 0.2f, 0.2f, 2, 3, 2},
-        {{1, 1, 420, 420}, 1.0f, 0.4f, 0.01f, 0, 5, 0},   // row tiles
-        {{1, 1, 150, 1300}, 1.0f, 0.4f, 0.01f, 0, 3, 0},  // column tiles
-        {{1, 1, 150, 1300}, 20.0f, 3.0f, 0.01f, 3, 4, 0}, // flat kernel, every pixel active
-        {{1, 1, 200, 200}, 1.0f, 0.4f, 0.0f, 0, 30, 0},   // rows split for the threads, fixed point
-        {{1, 2, 40, 60}, 2.5f, 0.5f, 0.01f, 8, 100, 0},
-        {{1, 2, 60, 90}, 4.0f, 0.6f, 0.01f, 12, 4, 0},    // runtime radius
-        {{1, 1, 45, 150}, 7.0f, 0.6f, 0.05f, 21, 3, 1},   // runtime radius > one block
-        {{1, 8, 32, 32}, 1.0f, 0.3f, 0.01f, 3, 5, 1},
-        {{3, 1, 5, 5}, 1.0f, 0.5f, 0.01f, 0, 5, 1},
-        {{1, 1, 1, 300}, 1.0f, 0.5f, 0.01f, 0, 5, 1},
-        {{1, 1, 300, 1}, 1.0f, 0.5f, 0.01f, 0, 5, 1},
-    };
     const int isa0 = sa_cpu_isa();
     uint64_t seed = 7000;
     int64_t compared = 0;
-    for (const Case& c : cases) {
-        std::vector<float> o = c.data == 1 ? random_tensor(c.s, seed++, 0.4) : blobby_tensor(c.s, seed++, 0.3);
-        if (c.data == 2) {
-            o[3] = NAN;
-            o[o.size() / 2] = INFINITY;
-            o[o.size() / 3] = -INFINITY;
-            o[o.size() - 5] = NAN;
-        }
-        sa_params p = defaults();
-        p.sigma = c.sigma;
-        p.lambda = c.lambda;
-        p.alpha = c.alpha;
-        p.radius = c.radius;
-        p.iterations = c.T;
+    for (const SchemeCase& c : kSchemeCases) {
+        sa_params p;
+        const std::vector<float> o = scheme_input(c, seed++, &p);
         for (int isa = SA_ISA_BASELINE; isa <= SA_ISA_AVX512; isa++) {
             if (!sa_cpu_isa_supported(isa)) continue;
             sa_cpu_set_isa(isa);
@@ -849,49 +858,19 @@ void test_td_delta_vs_direct() {
 // tiling does not change them), on the delta test's cases plus the widest windows (r = 16:
 // two 16-column chunks per window row; r = 32: five, and a 65-bit dirty window).
 void test_td_incr() {
-    struct Case {
-        sa_shape s;
-        float sigma, lambda, alpha;
-        int radius, T;
-        int data;  // 0 blobby, 1 normal noise, 2 blobby with NaN/Inf
-    };
-    const Case cases[] = {
-        {{1, 3, 37, 45}, 1.0f, 0.3f, 0.01f, 0, 5, 0},
-        {{2, 2, 64, 64}, 1.0f, 0.3f, 0.01f, 3, 5, 1},
-        {{1, 4, 33, 70}, 0.7f, 0.5f, 0.0f, 1, 7, 0},
-        {{1, 2, 50, 50}, 1.0f, 0.2f, 0.2f, 2, 3, 2},
-        {{1, 1, 420, 420}, 1.0f, 0.4f, 0.01f, 0, 5, 0},   // row tiles
-        {{1, 1, 150, 1300}, 1.0f, 0.4f, 0.01f, 0, 3, 0},  // column tiles
-        {{1, 1, 150, 1300}, 20.0f, 3.0f, 0.01f, 3, 4, 0}, // flat kernel, every pixel active
-        {{1, 1, 200, 200}, 1.0f, 0.4f, 0.0f, 0, 30, 0},   // rows split for the threads, fixed point
-        {{1, 2, 40, 60}, 2.5f, 0.5f, 0.01f, 8, 100, 0},
-        {{1, 2, 60, 90}, 4.0f, 0.6f, 0.01f, 12, 4, 0},    // runtime radius
-        {{1, 1, 45, 150}, 7.0f, 0.6f, 0.05f, 21, 3, 1},   // runtime radius, 3 chunks per window row
+    const SchemeCase extra[] = {
         {{1, 1, 80, 200}, 6.0f, 0.8f, 0.01f, 16, 3, 2},   // r = 16, NaN/Inf
         {{1, 1, 70, 140}, 10.0f, 1.0f, 0.01f, 32, 2, 0},  // r = 32
-        {{1, 8, 32, 32}, 1.0f, 0.3f, 0.01f, 3, 5, 1},
-        {{3, 1, 5, 5}, 1.0f, 0.5f, 0.01f, 0, 5, 1},
-        {{1, 1, 1, 300}, 1.0f, 0.5f, 0.01f, 0, 5, 1},
-        {{1, 1, 300, 1}, 1.0f, 0.5f, 0.01f, 0, 5, 1},
         {{1, 16, 17, 33}, 1.0f, 0.1f, 0.01f, 3, 5, 1},    // odd small planes, many channels
     };
+    std::vector<SchemeCase> cases(std::begin(kSchemeCases), std::end(kSchemeCases));
+    cases.insert(cases.end(), std::begin(extra), std::end(extra));
     const int isa0 = sa_cpu_isa();
     uint64_t seed = 7100;
     int64_t runs = 0;
-    for (const Case& c : cases) {
-        std::vector<float> o = c.data == 1 ? random_tensor(c.s, seed++, 0.4) : blobby_tensor(c.s, seed++, 0.3);
-        if (c.data == 2) {
-            o[3] = NAN;
-            o[o.size() / 2] = INFINITY;
-            o[o.size() / 3] = -INFINITY;
-            o[o.size() - 5] = NAN;
-        }
-        sa_params p = defaults();
-        p.sigma = c.sigma;
-        p.lambda = c.lambda;
-        p.alpha = c.alpha;
-        p.radius = c.radius;
-        p.iterations = c.T;
+    for (const SchemeCase& c : cases) {
+        sa_params p;
+        const std::vector<float> o = scheme_input(c, seed++, &p);
         const RefResult R = td_ref(o, c.s, p);
         for (int isa = SA_ISA_BASELINE; isa <= SA_ISA_AVX512; isa++) {
             if (!sa_cpu_isa_supported(isa)) continue;

@@ -70,6 +70,21 @@ SA_INLINE void td_hloop(float* __restrict out, const float* __restrict tmp, cons
     }
 }
 
+// Runtime radius: the horizontal sums accumulated tap by tap into hs (a scratch row),
+// hs[j] = sum_k g[k] * tmp[j + k], j in [j0, j1).
+SA_INLINE void td_hsum_rows(float* __restrict hs, const float* __restrict tmp, const float* g, int r, int64_t j0,
+                            int64_t j1) {
+    const float g0 = g[0];
+#pragma omp simd
+    for (int64_t j = j0; j < j1; j++) hs[j] = g0 * tmp[j];
+    for (int k = 1; k <= 2 * r; k++) {
+        const float gk = g[k];
+        const float* tk = tmp + k;
+#pragma omp simd
+        for (int64_t j = j0; j < j1; j++) hs[j] += gk * tk[j];
+    }
+}
+
 template <int R, bool SOFT, bool FINAL>
 SA_INLINE void td_hpass(float* __restrict out, const float* __restrict tmp, const float* __restrict orow,
                         float* __restrict hs, const float* g, int r, float lambda, const GateParams& gp,
@@ -83,16 +98,7 @@ SA_INLINE void td_hpass(float* __restrict out, const float* __restrict tmp, cons
             td_hloop<R, SOFT, false, false>(out, tmp, orow, g, lambda, gp, j0, j1);
         }
     } else {
-        // Runtime radius: accumulate tap by tap into hs (a scratch row), then gate.
-        const float g0 = g[0];
-#pragma omp simd
-        for (int64_t j = j0; j < j1; j++) hs[j] = g0 * tmp[j];
-        for (int k = 1; k <= 2 * r; k++) {
-            const float gk = g[k];
-            const float* tk = tmp + k;
-#pragma omp simd
-            for (int64_t j = j0; j < j1; j++) hs[j] += gk * tk[j];
-        }
+        td_hsum_rows(hs, tmp, g, r, j0, j1);  // runtime radius: into hs, then gate
         with_relu<SOFT>(gp, [&](auto relu) {
             td_gate_loop<SOFT, FINAL, decltype(relu)::value>(out, hs, orow, lambda, gp, j0, j1);
         });
@@ -655,15 +661,7 @@ SA_INLINE void td_hpass_f(float* __restrict out, const float* __restrict tmp, co
             out[j] = orow[j] - lambda * s;
         }
     } else {
-        const float g0 = g[0];
-#pragma omp simd
-        for (int64_t j = j0; j < j1; j++) hs[j] = g0 * tmp[j];
-        for (int k = 1; k <= 2 * r; k++) {
-            const float gk = g[k];
-            const float* tk = tmp + k;
-#pragma omp simd
-            for (int64_t j = j0; j < j1; j++) hs[j] += gk * tk[j];
-        }
+        td_hsum_rows(hs, tmp, g, r, j0, j1);
 #pragma omp simd
         for (int64_t j = j0; j < j1; j++) out[j] = orow[j] - lambda * hs[j];
     }
