@@ -856,12 +856,14 @@ void test_td_delta_vs_direct() {
 // bit-identical to the direct kernels; it must agree with the float64 reference as the hard
 // form does (expect_hard) on every ISA, with one thread and with all (the same bits: the
 // tiling does not change them), on the delta test's cases plus the widest windows (r = 16:
-// two 16-column chunks per window row; r = 32: five, and a 65-bit dirty window).
+// two 16-column chunks per window row; r = 32: five, and a 65-bit dirty window) and small
+// planes several to a task, grouped differently for one thread and for all.
 void test_td_incr() {
     const SchemeCase extra[] = {
         {{1, 1, 80, 200}, 6.0f, 0.8f, 0.01f, 16, 3, 2},   // r = 16, NaN/Inf
         {{1, 1, 70, 140}, 10.0f, 1.0f, 0.01f, 32, 2, 0},  // r = 32
         {{1, 16, 17, 33}, 1.0f, 0.1f, 0.01f, 3, 5, 1},    // odd small planes, many channels
+        {{1, 64, 24, 24}, 1.0f, 0.3f, 0.01f, 3, 5, 1},    // planes grouped per task: 28 (1 thread), 16 (2)
     };
     std::vector<SchemeCase> cases(std::begin(kSchemeCases), std::end(kSchemeCases));
     cases.insert(cases.end(), std::begin(extra), std::end(extra));

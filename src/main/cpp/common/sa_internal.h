@@ -68,8 +68,10 @@ int td_radius(const sa_params* p);
  * fixed point), bit-identical to mode 1 by construction (docs/DESIGN.md, "TD-LReLU on the CPU");
  * mode 3: the incremental scheme (td_incr_body: one dense iteration, then f updated only in the
  * windows of flipped gates, stop at a fixed point), which rounds f differently and agrees with
- * the others as the hard form does (falls back to mode 2 for lambda > 1e30 or r > 32);
- * mode 0 (the default): mode 3 for T >= 2, else mode 2 for planes of at most 32 x 32, else mode 1;
+ * the others as the hard form does (unavailable for lambda > 1e30, or tiles too large for its
+ * 32-bit indices: then mode 3 runs mode 2);
+ * mode 0 (the default): mode 3 for T >= 2; otherwise (T = 1, or mode 3 unavailable) mode 2 for
+ * planes of at most 32 x 32 or T >= 8, else mode 1;
  * mode < 0 only queries. Returns the previous mode. test_td checks 2 against 1 bit for bit and
  * 3 against the float64 reference; bench_td / bench_ops / scripts/bench_ab.cpp time them in one
  * process. Process-wide. */

@@ -52,6 +52,7 @@ struct TdTile {
     float lambda;
     GateParams gp;
     const float* g;  // 2r+1 taps
+    int64_t planes = 1;  // consecutive planes of the same tile (td_incr only; others take 1)
 };
 typedef void (*TdTileFn)(const TdTile& tile, float* scratch);
 

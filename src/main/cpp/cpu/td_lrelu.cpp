@@ -76,6 +76,7 @@ struct TdJob {
     bool sparse;  // hard form, delta scheme (td_sparse_body)
     bool incr;    // hard form, incremental scheme (td_incr_body)
     TdTileFn fn;  // the table's kernel for (soft, wave, r)
+    int64_t planes = 1, pgroup = 1;  // planes, and consecutive planes per task (incremental only)
     std::atomic<bool> oom{false};
 };
 
@@ -83,7 +84,7 @@ void td_task(void* ctx, int64_t t) {
     TdJob& j = *static_cast<TdJob*>(ctx);
     if (j.oom.load(std::memory_order_relaxed)) return;
     const int64_t per_plane = j.row_tiles * j.col_tiles;
-    const int64_t plane = t / per_plane, rest = t % per_plane;
+    const int64_t plane = t / per_plane * j.pgroup, rest = t % per_plane;
     const int64_t rt = rest / j.col_tiles, ct = rest % j.col_tiles;
     TdTile a;
     a.o = j.o + plane * j.H * j.W;
@@ -99,6 +100,7 @@ void td_task(void* ctx, int64_t t) {
     a.lambda = j.lambda;
     a.gp = j.gp;
     a.g = j.g;
+    a.planes = std::min(j.pgroup, j.planes - plane);
     const int64_t halo = (int64_t)j.T * j.r;
     const int64_t eh = std::min(j.H, a.R1 + halo) - std::max<int64_t>(0, a.R0 - halo);
     const int64_t ew = std::min(j.W, a.C1 + halo) - std::max<int64_t>(0, a.C0 - halo);
@@ -251,12 +253,26 @@ int sa_cpu_td_lrelu_forward(const float* o, float* y, sa_shape shape, const sa_p
     // every term finite (|lambda (1 + vclosed) g| <= 2e30; only |o| <= lambda can flip).
     // Auto: the incremental scheme whenever there is a second iteration to save (T >= 2; at
     // T = 1 its bookkeeping only adds to the direct kernels' one pass).
-    j.incr = !soft && (mode == 3 || (mode == 0 && j.T >= 2)) && p->lambda <= 1e30f && j.r <= 32;
-    j.sparse = !soft && !j.incr && (mode == 2 || mode == 3 || (mode == 0 && (shape.h * shape.w <= 32 * 32 || p->iterations >= 8)));
+    j.incr = !soft && (mode == 3 || (mode == 0 && j.T >= 2)) && p->lambda <= 1e30f;
     if (j.incr) {
-        td_plan_sparse(j, planes, threads);  // its F plane takes the place of v
+        // Its tiles are the block delta scheme's; the largest one's layout must fit the 32-bit
+        // flat indices (not with a halo T*r in the thousands on a huge plane): else another
+        // scheme runs.
+        td_plan_sparse(j, planes, threads);
+        const int64_t halo = (int64_t)j.T * r;
+        TdIncrLayout L{};
+        j.incr = td_incr_layout(std::min(j.H, j.TH + 2 * halo), std::min(j.W, j.TW + 2 * halo), r, &L);
+    }
+    j.sparse = !soft && !j.incr && (mode == 2 || mode == 3 || (mode == 0 && (shape.h * shape.w <= 32 * 32 || p->iterations >= 8)));
+    j.planes = planes;
+    if (j.incr) {  // planned above
         j.wave = false;
         j.fn = kt().td_incr(r);
+        // Small whole planes: several per task share the kernel's set-up (its tables and
+        // cleared bit planes cost about a quarter of a 32 x 32 plane), keeping two tasks per
+        // thread. The planes are computed exactly as one per task would compute them.
+        if (j.row_tiles == 1 && j.col_tiles == 1 && shape.h * shape.w <= 64 * 64)
+            j.pgroup = std::max<int64_t>(1, std::min<int64_t>(planes / (2 * (int64_t)threads), 16384 / (shape.h * shape.w)));
     } else if (j.sparse) {
         td_plan_sparse(j, planes, threads);
         j.wave = false;
@@ -265,7 +281,7 @@ int sa_cpu_td_lrelu_forward(const float* o, float* y, sa_shape shape, const sa_p
         td_plan(j, planes, threads);
         j.fn = kt().td_tile(soft, j.wave, r);
     }
-    const int64_t tasks = planes * j.row_tiles * j.col_tiles;
+    const int64_t tasks = (planes + j.pgroup - 1) / j.pgroup * j.row_tiles * j.col_tiles;
     run_tasks(tasks, td_task, &j, threads > 1);
     if (j.oom) return fail(SA_ERR_OUT_OF_MEMORY, "%s: could not allocate the tile workspace", fn);
     return SA_OK;

@@ -565,20 +565,25 @@ TdTileFn td_sparse_radius(int r, std::integer_sequence<int, R...>) {
 // G*v^t = G*v^{t-1} + (1 + vclosed) * sum over gates p that flipped of +-G(. - p): after one
 // dense iteration only the flipped gates cost anything. Per tile:
 // - iteration 1, dense: v^0 from o, the vertical and horizontal passes as the direct kernels
-//   compute them, F = f^0 = o - lambda * G*v^0 kept for the whole tile, the gates u^1 as a bit
-//   plane, y written from u^1, and the gates that flipped (u^1 != u^0) as another;
-// - iteration t >= 2: every flip of the last iteration, in raster order, adds
+//   compute them, F = f^0 = o - lambda * G*v^0 kept for the whole tile, the gates u^1 and the
+//   gates that can still change as bit planes, y written from u^1, and the gates that flipped
+//   (u^1 != u^0) in a list, in raster order;
+// - iteration t >= 2: every flip of the last iteration, in list order, adds
 //   +-lambda (1 + vclosed) G to F over its (2r+1)^2 window (one 16-lane add per window row for
-//   r <= 7) and marks the window dirty; then the dirty pixels take their new gates from F, 16
-//   at a time, and their flips are the next iteration's. No flip: a fixed point, the loop stops;
-// - y is written from u^1 in iteration 1, and again at each later flip.
+//   r <= 7) and marks the window dirty; then, flip by flip, the window's dirty pixels take their
+//   new gates from F (32 columns at a time for r <= 8) and leave dirty, and their flips make
+//   the next list, in the order found, and rewrite their y. No flip: a fixed point, the loop
+//   stops.
 // F after iteration 1 is a running sum, so it rounds differently from the direct kernels' fresh
-// G*v (a few ulps of lambda); a gate can differ only where |f| is within that of 0, inside the
-// hard form's agreement (docs/OPERATORS.md). It does not depend on the tiling or the threads:
-// a pixel that is exact in the tile (at least t*r from a halo border at iteration t) receives
-// the same flips in the same (raster) order in every tiling. Zero padding of v outside the tile
-// is a truncation whose error moves in by r per iteration, as in td_tile_body: the output
-// rectangle, T*r inside the halo, is exact.
+// G*v: by the rounding of the additions a pixel received, (T - 1)(2r + 1)^2 at most and
+// usually a few, i.e. a few ulps of lambda where gates settle quickly. A gate can differ only
+// where |f| is within that of 0, inside the hard form's agreement (docs/OPERATORS.md). It does
+// not depend on the tiling or the threads: a pixel that is exact in the tile (at least t*r from
+// a halo border at iteration t) is only in windows of flips the tile keeps too, and those come
+// in the same relative order in every tiling (raster order in iteration 1; by induction after
+// it, each window being evaluated in raster order). Zero padding of v outside the tile is a
+// truncation whose error moves in by r per iteration, as in td_tile_body: the output rectangle,
+// T*r inside the halo, is exact.
 
 // Bit j: p[j] > 0 for j in [0, 16) (NaN: 0).
 SA_INLINE uint32_t gt0_mask16(const float* p) {
@@ -710,7 +715,9 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
     const float lambda = a.lambda;
     const float* g = a.g;
     const bool relu = gp.alpha == 0.0f;
-    auto orow = [&](int64_t i) { return a.o + (er0 + i) * W + ec0; };
+    const float* po = a.o;  // the plane being computed (a.planes consecutive ones share the set-up)
+    float* py = a.y;
+    auto orow = [&](int64_t i) { return po + (er0 + i) * W + ec0; };
     const int64_t oc0 = a.C0 - ec0, on = a.C1 - a.C0, or0 = a.R0 - er0, or1 = a.R1 - er0;
 
     // The flip windows: lambda (1 + vclosed) g[dy] g[dx], zero past 2r + 1 columns.
@@ -758,195 +765,201 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
 #else
     auto init_v = [&](int64_t q) { td_init_row<false>(vrow(q) + r, orow(q), ew, gp); };
 #endif
-    for (int64_t q = 0; q < std::min<int64_t>(r, eh); q++) init_v(q);
-    const float* rows[2 * SA_TD_MAX_RADIUS + 1];
-    uint32_t nl = 0;  // flips in list
-    // Appends the flat indices of chunk's set bits to l. With AVX-512 without a branch (a
-    // compress and a full 16-lane store; the lists have 16 entries of slack): whether a chunk
-    // holds a flip is data, and a mispredicted branch per chunk cost more than the work.
+    // Planes after the first reuse everything above: the bit planes outside the tile's
+    // chunks and F's padding rows are never evaluated, and dirty is clear again at the end.
+    for (int64_t pl = 0; pl < a.planes; pl++) {
+        po = a.o + pl * a.H * W;
+        py = a.y + pl * a.H * W;
+        for (int64_t q = 0; q < std::min<int64_t>(r, eh); q++) init_v(q);
+        const float* rows[2 * SA_TD_MAX_RADIUS + 1];
+        uint32_t nl = 0;  // flips in list
+        // Appends the flat indices of chunk's set bits to l. With AVX-512 without a branch (a
+        // compress and a full 16-lane store; the lists have 16 entries of slack): whether a chunk
+        // holds a flip is data, and a mispredicted branch per chunk cost more than the work.
 #if defined(__AVX512F__)
-    const __m512i lane_ids = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    auto push = [&](uint32_t* l, uint32_t& n, int64_t chunk, uint32_t bits) {
-        const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int)(chunk * 16)), lane_ids);
-        _mm512_storeu_si512(l + n, _mm512_maskz_compress_epi32((__mmask16)bits, idx));
-        n += (uint32_t)__builtin_popcount(bits);
-    };
-#else
-    auto push = [&](uint32_t* l, uint32_t& n, int64_t chunk, uint32_t bits) {
-        for (; bits; bits &= bits - 1) l[n++] = (uint32_t)(chunk * 16 + __builtin_ctz(bits));
-    };
-#endif
-    const int64_t k_lo = off / 16, k_hi = (off + ew + 15) / 16;  // 16-column chunks of the tile
-    for (int64_t i = 0; i < eh; i++) {
-        if (i + r < eh) init_v(i + r);
-        for (int k = 0; k < D; k++) {
-            const int64_t q = i - r + k;
-            rows[k] = (q >= 0 && q < eh) ? vrow(q) : zero;
-        }
-#if defined(__AVX512F__)
-        if constexpr (R > 0) {  // whole vectors (the rows' zero margins reach pv), taps ascending
-            __m512 gw[2 * R + 1];
-            for (int t = 0; t <= 2 * R; t++) gw[t] = _mm512_set1_ps(g[t]);
-            for (int64_t j = 0; j < pv; j += 16) {
-                __m512 sv = _mm512_mul_ps(gw[0], _mm512_loadu_ps(rows[0] + j));
-                for (int t = 1; t <= 2 * R; t++) sv = _mm512_fmadd_ps(gw[t], _mm512_loadu_ps(rows[t] + j), sv);
-                _mm512_storeu_ps(tmp + j, sv);
-            }
-        } else {
-            td_vpass<R>(tmp, rows, g, r, 0, pv);
-        }
-#else
-        td_vpass<R>(tmp, rows, g, r, 0, pv);  // whole vectors: the rows' zero margins reach pv
-#endif
-        float* Fr = F + (i + r) * pf;
-        const float* o = orow(i);
-        for (int64_t j = 0; j < off; j++) Fr[j] = 0.0f;            // F's padding columns
-        for (int64_t j = off + ew; j < pf; j++) Fr[j] = 0.0f;
-        // The horizontal pass into F; y from u^1 (output rows); u^1, the gates that may change,
-        // and the flips against u^0 (open where o > 0), 16 columns at a time.
-        const bool out_row = i >= or0 && i < or1;
-        const int64_t cb = (i + r) * cpr;  // the row's first chunk
-#if defined(__AVX512F__)
-        float* y = a.y + (er0 + i) * W + ec0;  // local column 0 (padded column off)
-        const __m512 one = _mm512_set1_ps(1.0f), av = _mm512_set1_ps(gp.alpha), zv = _mm512_setzero_ps();
-        const __m512 tv = _mm512_set1_ps(thr), lv = _mm512_set1_ps(lambda);
-        if (R == 0) td_hpass_f<R>(Fr + off, tmp, o, hs, g, r, lambda, 0, ew);
-        __m512 gv[2 * R + 1];
-        for (int t = 0; t <= 2 * R; t++) gv[t] = _mm512_set1_ps(g[t]);
-        for (int64_t k = k_lo; k < k_hi; k++) {
-            const __mmask16 lanes = valid[k];
-            const __m512 ov = _mm512_maskz_loadu_ps(lanes, o + 16 * k - off);
-            __m512 f;
-            if constexpr (R > 0) {  // as td_hpass_f: taps ascending, then o - lambda * s
-                const float* tp = tmp + 16 * k - off;
-                __m512 sv = _mm512_mul_ps(gv[0], _mm512_loadu_ps(tp));
-                for (int t = 1; t <= 2 * R; t++) sv = _mm512_fmadd_ps(gv[t], _mm512_loadu_ps(tp + t), sv);
-                f = _mm512_fnmadd_ps(lv, sv, ov);
-                _mm512_mask_storeu_ps(Fr + 16 * k, lanes, f);
-            } else {
-                f = _mm512_loadu_ps(Fr + 16 * k);
-            }
-            const __mmask16 mn = _mm512_mask_cmp_ps_mask(lanes, f, zv, _CMP_GT_OQ);
-            const __mmask16 mo = _mm512_mask_cmp_ps_mask(lanes, ov, zv, _CMP_GT_OQ);
-            if (out_row) {
-                __m512 yv;
-                if (relu)  // open, or NaN o (kept): o; else +0
-                    yv = _mm512_maskz_mov_ps(mn | _mm512_cmp_ps_mask(ov, ov, _CMP_UNORD_Q), ov);
-                else
-                    yv = _mm512_mul_ps(ov, _mm512_mask_blend_ps(mn, av, one));
-                _mm512_mask_storeu_ps(y + 16 * k - off, ovalid[k], yv);
-            }
-            open[cb + k] = mn;
-            unc[cb + k] = _mm512_mask_cmp_ps_mask(lanes, _mm512_abs_ps(ov), tv, _CMP_LE_OQ);
-            push(list, nl, cb + k, (uint32_t)(uint16_t)(mn ^ mo));
-        }
-#else
-        td_hpass_f<R>(Fr + off, tmp, o, hs, g, r, lambda, 0, ew);
-        if (out_row) {
-            float* y = a.y + (er0 + i) * W + a.C0;
-            if (relu)
-                td_y_from_f<true>(y, o + oc0, Fr + off + oc0, gp, on);
-            else
-                td_y_from_f<false>(y, o + oc0, Fr + off + oc0, gp, on);
-        }
-        for (int64_t k = k_lo; k < k_hi; k++) {
-            const int64_t j0 = 16 * k - off, n = std::min<int64_t>(16, ew - j0);
-            const uint32_t nb = n == 16 ? gt0_mask16(Fr + 16 * k) : gt0_mask_n(Fr + 16 * k, n);
-            const uint32_t ob = n == 16 ? gt0_mask16(o + j0) : gt0_mask_n(o + j0, n);
-            open[cb + k] = (uint16_t)nb;
-            unc[cb + k] = (uint16_t)(n == 16 ? le_abs_mask16(o + j0, thr) : le_abs_mask_n(o + j0, n, thr));
-            if (nb ^ ob) push(list, nl, cb + k, nb ^ ob);
-        }
-#endif
-    }
-
-    // ---- iterations 2 .. T, incremental ----
-    // Each flip's window starts r rows up and r columns left: flat index idx - r*pf - r.
-    const int64_t wback = r * pf + r;
-    for (int t = 2; t <= T && nl > 0; t++) {
-        // Every flip of the last iteration, in list order: F += +-lambda (1 + vclosed) G over
-        // its window, which is marked dirty.
-        for (uint32_t x = 0; x < nl; x++) {
-            const int64_t b0 = (int64_t)list[x] - wback;
-            const uint32_t st = (open[list[x] >> 4] >> (list[x] & 15)) & 1u;  // the new gate
-            const simd::V sign = simd::set1(st ? 1.0f : -1.0f);
-            for (int dy = 0; dy < D; dy++) {
-                const int64_t b = b0 + dy * pf;
-                float* Fr = F + b;
-                const float* q = Q + dy * nck * 16;
-                for (int c = 0; c < nck; c++) add16(Fr + 16 * c, q + 16 * c, sign);
-                if (D <= 17) {  // two chunks
-                    uint32_t m;
-                    memcpy(&m, dirty + (b >> 4), 4);
-                    m |= (((uint32_t)1 << D) - 1) << (b & 15);
-                    memcpy(dirty + (b >> 4), &m, 4);
-                } else {
-                    for (int64_t c = b >> 4; c <= (b + D - 1) >> 4; c++) dirty[c] |= (uint16_t)window16(b, D, c);
-                }
-            }
-        }
-        // The pixels in those windows that may flip take their gates from F, each once: a
-        // chunk's window bits leave dirty as they are evaluated. New flips go to the next list
-        // in the order found, which is the same in every tiling for the pixels a tile keeps.
-        uint32_t nn = 0;
-        auto ld32 = [](const uint16_t* p) {
-            uint32_t v;
-            memcpy(&v, p, 4);
-            return v;
+        const __m512i lane_ids = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        auto push = [&](uint32_t* l, uint32_t& n, int64_t chunk, uint32_t bits) {
+            const __m512i idx = _mm512_add_epi32(_mm512_set1_epi32((int)(chunk * 16)), lane_ids);
+            _mm512_storeu_si512(l + n, _mm512_maskz_compress_epi32((__mmask16)bits, idx));
+            n += (uint32_t)__builtin_popcount(bits);
         };
-        auto st32 = [](uint16_t* p, uint32_t v) { memcpy(p, &v, 4); };
-        const uint32_t wm0 = D <= 17 ? (((uint32_t)1 << D) - 1) : 0u;
-        uint32_t fls[17];  // a window's new flips per row (D <= 17): one branch per window
-        for (uint32_t x = 0; x < nl; x++) {
-            const int64_t b0 = (int64_t)list[x] - wback;
-            uint32_t anyf = 0;
-            for (int dy = 0; dy < D; dy++) {
-                const int64_t b = b0 + dy * pf;
-                const int64_t c0 = b >> 4;
-                if (D <= 17) {  // the window row in two chunks, as one 32-bit word; no branch
-                    const uint32_t wm = wm0 << (b & 15);
-                    const uint32_t dw = ld32(dirty + c0);
-                    const uint32_t d = dw & wm & ld32(unc + c0);
-                    st32(dirty + c0, dw & ~wm);
-                    const uint32_t nb = gt0_mask16(F + 16 * c0) | (gt0_mask16(F + 16 * c0 + 16) << 16);
-                    const uint32_t ow = ld32(open + c0);
-                    const uint32_t fl = (nb ^ ow) & d;
-                    st32(open + c0, ow ^ fl);
-                    fls[dy] = fl;
-                    anyf |= fl;
+#else
+        auto push = [&](uint32_t* l, uint32_t& n, int64_t chunk, uint32_t bits) {
+            for (; bits; bits &= bits - 1) l[n++] = (uint32_t)(chunk * 16 + __builtin_ctz(bits));
+        };
+#endif
+        const int64_t k_lo = off / 16, k_hi = (off + ew + 15) / 16;  // 16-column chunks of the tile
+        for (int64_t i = 0; i < eh; i++) {
+            if (i + r < eh) init_v(i + r);
+            for (int k = 0; k < D; k++) {
+                const int64_t q = i - r + k;
+                rows[k] = (q >= 0 && q < eh) ? vrow(q) : zero;
+            }
+#if defined(__AVX512F__)
+            if constexpr (R > 0) {  // whole vectors (the rows' zero margins reach pv), taps ascending
+                __m512 gw[2 * R + 1];
+                for (int t = 0; t <= 2 * R; t++) gw[t] = _mm512_set1_ps(g[t]);
+                for (int64_t j = 0; j < pv; j += 16) {
+                    __m512 sv = _mm512_mul_ps(gw[0], _mm512_loadu_ps(rows[0] + j));
+                    for (int t = 1; t <= 2 * R; t++) sv = _mm512_fmadd_ps(gw[t], _mm512_loadu_ps(rows[t] + j), sv);
+                    _mm512_storeu_ps(tmp + j, sv);
+                }
+            } else {
+                td_vpass<R>(tmp, rows, g, r, 0, pv);
+            }
+#else
+            td_vpass<R>(tmp, rows, g, r, 0, pv);  // whole vectors: the rows' zero margins reach pv
+#endif
+            float* Fr = F + (i + r) * pf;
+            const float* o = orow(i);
+            for (int64_t j = 0; j < off; j++) Fr[j] = 0.0f;            // F's padding columns
+            for (int64_t j = off + ew; j < pf; j++) Fr[j] = 0.0f;
+            // The horizontal pass into F; y from u^1 (output rows); u^1, the gates that may change,
+            // and the flips against u^0 (open where o > 0), 16 columns at a time.
+            const bool out_row = i >= or0 && i < or1;
+            const int64_t cb = (i + r) * cpr;  // the row's first chunk
+#if defined(__AVX512F__)
+            float* y = py + (er0 + i) * W + ec0;  // local column 0 (padded column off)
+            const __m512 one = _mm512_set1_ps(1.0f), av = _mm512_set1_ps(gp.alpha), zv = _mm512_setzero_ps();
+            const __m512 tv = _mm512_set1_ps(thr), lv = _mm512_set1_ps(lambda);
+            if (R == 0) td_hpass_f<R>(Fr + off, tmp, o, hs, g, r, lambda, 0, ew);
+            __m512 gv[2 * R + 1];
+            for (int t = 0; t <= 2 * R; t++) gv[t] = _mm512_set1_ps(g[t]);
+            for (int64_t k = k_lo; k < k_hi; k++) {
+                const __mmask16 lanes = valid[k];
+                const __m512 ov = _mm512_maskz_loadu_ps(lanes, o + 16 * k - off);
+                __m512 f;
+                if constexpr (R > 0) {  // as td_hpass_f: taps ascending, then o - lambda * s
+                    const float* tp = tmp + 16 * k - off;
+                    __m512 sv = _mm512_mul_ps(gv[0], _mm512_loadu_ps(tp));
+                    for (int t = 1; t <= 2 * R; t++) sv = _mm512_fmadd_ps(gv[t], _mm512_loadu_ps(tp + t), sv);
+                    f = _mm512_fnmadd_ps(lv, sv, ov);
+                    _mm512_mask_storeu_ps(Fr + 16 * k, lanes, f);
                 } else {
-                    for (int64_t c = c0; c <= (b + D - 1) >> 4; c++) {
-                        const uint32_t wm = window16(b, D, c);
-                        const uint32_t d = dirty[c] & wm & unc[c];
-                        dirty[c] = (uint16_t)(dirty[c] & ~wm);
-                        const uint32_t nb = gt0_mask16(F + 16 * c);
-                        const uint32_t fl = (nb ^ open[c]) & d;
-                        open[c] = (uint16_t)(open[c] ^ fl);
-                        if (fl) push(next, nn, c, fl);
+                    f = _mm512_loadu_ps(Fr + 16 * k);
+                }
+                const __mmask16 mn = _mm512_mask_cmp_ps_mask(lanes, f, zv, _CMP_GT_OQ);
+                const __mmask16 mo = _mm512_mask_cmp_ps_mask(lanes, ov, zv, _CMP_GT_OQ);
+                if (out_row) {
+                    __m512 yv;
+                    if (relu)  // open, or NaN o (kept): o; else +0
+                        yv = _mm512_maskz_mov_ps(mn | _mm512_cmp_ps_mask(ov, ov, _CMP_UNORD_Q), ov);
+                    else
+                        yv = _mm512_mul_ps(ov, _mm512_mask_blend_ps(mn, av, one));
+                    _mm512_mask_storeu_ps(y + 16 * k - off, ovalid[k], yv);
+                }
+                open[cb + k] = mn;
+                unc[cb + k] = _mm512_mask_cmp_ps_mask(lanes, _mm512_abs_ps(ov), tv, _CMP_LE_OQ);
+                push(list, nl, cb + k, (uint32_t)(uint16_t)(mn ^ mo));
+            }
+#else
+            td_hpass_f<R>(Fr + off, tmp, o, hs, g, r, lambda, 0, ew);
+            if (out_row) {
+                float* y = py + (er0 + i) * W + a.C0;
+                if (relu)
+                    td_y_from_f<true>(y, o + oc0, Fr + off + oc0, gp, on);
+                else
+                    td_y_from_f<false>(y, o + oc0, Fr + off + oc0, gp, on);
+            }
+            for (int64_t k = k_lo; k < k_hi; k++) {
+                const int64_t j0 = 16 * k - off, n = std::min<int64_t>(16, ew - j0);
+                const uint32_t nb = n == 16 ? gt0_mask16(Fr + 16 * k) : gt0_mask_n(Fr + 16 * k, n);
+                const uint32_t ob = n == 16 ? gt0_mask16(o + j0) : gt0_mask_n(o + j0, n);
+                open[cb + k] = (uint16_t)nb;
+                unc[cb + k] = (uint16_t)(n == 16 ? le_abs_mask16(o + j0, thr) : le_abs_mask_n(o + j0, n, thr));
+                if (nb ^ ob) push(list, nl, cb + k, nb ^ ob);
+            }
+#endif
+        }
+
+        // ---- iterations 2 .. T, incremental ----
+        // Each flip's window starts r rows up and r columns left: flat index idx - r*pf - r.
+        const int64_t wback = r * pf + r;
+        for (int t = 2; t <= T && nl > 0; t++) {
+            // Every flip of the last iteration, in list order: F += +-lambda (1 + vclosed) G over
+            // its window, which is marked dirty.
+            for (uint32_t x = 0; x < nl; x++) {
+                const int64_t b0 = (int64_t)list[x] - wback;
+                const uint32_t st = (open[list[x] >> 4] >> (list[x] & 15)) & 1u;  // the new gate
+                const simd::V sign = simd::set1(st ? 1.0f : -1.0f);
+                for (int dy = 0; dy < D; dy++) {
+                    const int64_t b = b0 + dy * pf;
+                    float* Fr = F + b;
+                    const float* q = Q + dy * nck * 16;
+                    for (int c = 0; c < nck; c++) add16(Fr + 16 * c, q + 16 * c, sign);
+                    if (D <= 17) {  // two chunks
+                        uint32_t m;
+                        memcpy(&m, dirty + (b >> 4), 4);
+                        m |= (((uint32_t)1 << D) - 1) << (b & 15);
+                        memcpy(dirty + (b >> 4), &m, 4);
+                    } else {
+                        for (int64_t c = b >> 4; c <= (b + D - 1) >> 4; c++) dirty[c] |= (uint16_t)window16(b, D, c);
                     }
                 }
             }
-            if (D <= 17 && anyf) {
+            // The pixels in those windows that may flip take their gates from F, each once: a
+            // chunk's window bits leave dirty as they are evaluated. New flips go to the next list
+            // in the order found, which is the same in every tiling for the pixels a tile keeps.
+            uint32_t nn = 0;
+            auto ld32 = [](const uint16_t* p) {
+                uint32_t v;
+                memcpy(&v, p, 4);
+                return v;
+            };
+            auto st32 = [](uint16_t* p, uint32_t v) { memcpy(p, &v, 4); };
+            const uint32_t wm0 = D <= 17 ? (((uint32_t)1 << D) - 1) : 0u;
+            uint32_t fls[17];  // a window's new flips per row (D <= 17): one branch per window
+            for (uint32_t x = 0; x < nl; x++) {
+                const int64_t b0 = (int64_t)list[x] - wback;
+                uint32_t anyf = 0;
                 for (int dy = 0; dy < D; dy++) {
-                    if (!fls[dy]) continue;
-                    const int64_t c0 = (b0 + dy * pf) >> 4;
-                    push(next, nn, c0, fls[dy] & 0xffffu);
-                    push(next, nn, c0 + 1, fls[dy] >> 16);
+                    const int64_t b = b0 + dy * pf;
+                    const int64_t c0 = b >> 4;
+                    if (D <= 17) {  // the window row in two chunks, as one 32-bit word; no branch
+                        const uint32_t wm = wm0 << (b & 15);
+                        const uint32_t dw = ld32(dirty + c0);
+                        const uint32_t d = dw & wm & ld32(unc + c0);
+                        st32(dirty + c0, dw & ~wm);
+                        const uint32_t nb = gt0_mask16(F + 16 * c0) | (gt0_mask16(F + 16 * c0 + 16) << 16);
+                        const uint32_t ow = ld32(open + c0);
+                        const uint32_t fl = (nb ^ ow) & d;
+                        st32(open + c0, ow ^ fl);
+                        fls[dy] = fl;
+                        anyf |= fl;
+                    } else {
+                        for (int64_t c = c0; c <= (b + D - 1) >> 4; c++) {
+                            const uint32_t wm = window16(b, D, c);
+                            const uint32_t d = dirty[c] & wm & unc[c];
+                            dirty[c] = (uint16_t)(dirty[c] & ~wm);
+                            const uint32_t nb = gt0_mask16(F + 16 * c);
+                            const uint32_t fl = (nb ^ open[c]) & d;
+                            open[c] = (uint16_t)(open[c] ^ fl);
+                            if (fl) push(next, nn, c, fl);
+                        }
+                    }
+                }
+                if (D <= 17 && anyf) {
+                    for (int dy = 0; dy < D; dy++) {
+                        if (!fls[dy]) continue;
+                        const int64_t c0 = (b0 + dy * pf) >> 4;
+                        push(next, nn, c0, fls[dy] & 0xffffu);
+                        push(next, nn, c0 + 1, fls[dy] >> 16);
+                    }
                 }
             }
+            // y where a gate flipped: written again at every flip, so it ends at the final gate.
+            for (uint32_t x = 0; x < nn; x++) {
+                const int64_t idx = next[x], i = idx / pf - r, j = idx % pf - off;  // local row, column
+                if (i < or0 || i >= or1 || j < oc0 || j >= oc0 + on) continue;
+                const float f = ((open[idx >> 4] >> (idx & 15)) & 1u) ? 1.0f : 0.0f;  // the gate as a sign
+                const float ov = orow(i)[j];
+                py[(er0 + i) * W + ec0 + j] = relu ? y_of<false, true>(ov, f, gp) : y_of<false, false>(ov, f, gp);
+            }
+            std::swap(list, next);
+            nl = nn;
         }
-        // y where a gate flipped: written again at every flip, so it ends at the final gate.
-        for (uint32_t x = 0; x < nn; x++) {
-            const int64_t idx = next[x], i = idx / pf - r, j = idx % pf - off;  // local row, column
-            if (i < or0 || i >= or1 || j < oc0 || j >= oc0 + on) continue;
-            const float f = ((open[idx >> 4] >> (idx & 15)) & 1u) ? 1.0f : 0.0f;  // the gate as a sign
-            const float ov = orow(i)[j];
-            a.y[(er0 + i) * W + ec0 + j] = relu ? y_of<false, true>(ov, f, gp) : y_of<false, false>(ov, f, gp);
-        }
-        std::swap(list, next);
-        nl = nn;
-    }
 
+    }
 }
 
 template <int R>
