@@ -740,8 +740,8 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
     }
     memset(zero, 0, sizeof(float) * (size_t)pv);
     memset(tmp + pv, 0, sizeof(float) * 16);  // read (and masked off) by a row's last chunk
-    // |o| > 1.001 lambda: the gate never changes (|G*v| <= 1, and F's running sum is within a
-    // few ulps of lambda of the exact f), so only the other pixels are ever evaluated again.
+    // |o| > 1.001 lambda: the exact f keeps the sign of o for ever (|G*v| <= 1), so such a gate
+    // is u^0 = u^1 and is never evaluated again, whatever F's running sum rounds to.
     const float thr = (float)((double)lambda * 1.001);  // lambda <= 1e30 (the planner)
 
     // ---- iteration 1, dense ----
