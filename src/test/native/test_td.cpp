@@ -675,13 +675,21 @@ void test_nonfinite() {
 }
 
 // ---- NTD against its reference ----
+// The hard form with T >= 2 runs twice: the incremental scheme (the default) and the dense
+// iterations (sa_internal_cpu_ntd_dense), each against the reference.
 void run_ntd_case(sa_shape s, sa_params p, const std::vector<float>& o, const float* guide, const char* tag) {
-    std::vector<float> y((size_t)numel(s), -7.0f);
-    int rc = sa_cpu_ntd_lrelu_forward(o.data(), guide, y.data(), s, &p);
-    std::string d = std::string(tag) + " NTD " + describe_ntd(s, p);
-    check(rc == SA_OK, "%s: rc %d (%s)", d.c_str(), rc, sa_last_error());
-    if (rc != SA_OK) return;
-    expect_ref(d.c_str(), y, ntd_ref(o, guide, s, p), p);
+    const RefResult R = ntd_ref(o, guide, s, p);
+    const bool both = p.eps == 0.0f && p.iterations >= 2;
+    for (int dense = 0; dense <= (both ? 1 : 0); dense++) {
+        std::vector<float> y((size_t)numel(s), -7.0f);
+        sa_internal_cpu_ntd_dense(dense);
+        int rc = sa_cpu_ntd_lrelu_forward(o.data(), guide, y.data(), s, &p);
+        sa_internal_cpu_ntd_dense(0);
+        std::string d = std::string(tag) + " NTD " + describe_ntd(s, p) + (both ? (dense ? " dense" : " incremental") : "");
+        check(rc == SA_OK, "%s: rc %d (%s)", d.c_str(), rc, sa_last_error());
+        if (rc != SA_OK) return;
+        expect_ref(d.c_str(), y, R, p);
+    }
 }
 
 void test_ntd_against_reference() {
@@ -729,6 +737,23 @@ void test_ntd_against_reference() {
                 for (auto& v : guide) v = (float)floor(v * 2.0f);  // few levels: exact weight ties
         }
         run_ntd_case(c.s, p, o, c.Cg > 0 ? guide.data() : nullptr, "ref");
+    }
+    // Many flips for the incremental scheme: uniform noise (each iteration flips gates), 11
+    // channels (a block of 8 and one of 3), NaN and infinities, alpha 0 (ReLU) and not, and a
+    // strongly coupled lambda.
+    for (float alpha : {0.01f, 0.0f}) {
+        for (float lambda : {0.3f, 2.0f}) {
+            sa_shape s{2, 11, 29, 37};
+            std::vector<float> o = random_tensor(s, seed++);
+            o[5] = NAN;
+            o[700] = INFINITY;
+            o[2000] = -INFINITY;
+            sa_params p = defaults();
+            p.alpha = alpha;
+            p.lambda = lambda;
+            p.iterations = 6;
+            run_ntd_case(s, p, o, nullptr, "noise");
+        }
     }
 }
 
@@ -934,9 +959,12 @@ void test_ntd_tiles() {
         p.lambda = 0.4f;
         if (c.guide) p.guide_channels = 2;
         const float* gp = c.guide ? g.data() : nullptr;
+        // the hard form's two schemes (incremental, the default, and dense), each tiled
+        for (int dense = 0; dense <= (c.eps == 0.0f ? 1 : 0); dense++)
         for (int isa = SA_ISA_BASELINE; isa <= SA_ISA_AVX512; isa++) {
             if (!sa_cpu_isa_supported(isa)) continue;
             sa_cpu_set_isa(isa);
+            sa_internal_cpu_ntd_dense(dense);
             std::vector<float> whole(o.size());
             sa_internal_cpu_ntd_tiles(1 << 20, 1 << 20);
             int rc = sa_cpu_ntd_lrelu_forward(o.data(), gp, whole.data(), c.s, &p);
@@ -948,12 +976,13 @@ void test_ntd_tiles() {
                     rc = sa_cpu_ntd_lrelu_forward(o.data(), gp, y.data(), c.s, &p);
                     int64_t diff = 0;
                     for (size_t i = 0; i < o.size(); i++) diff += memcmp(&y[i], &whole[i], 4) != 0;
-                    check(rc == SA_OK && diff == 0, "NTD %s isa %d tile %lld group %lld: rc %d, %lld elements differ from the "
-                          "whole-image run", describe_ntd(c.s, p).c_str(), isa, (long long)tile, (long long)group, rc,
-                          (long long)diff);
+                    check(rc == SA_OK && diff == 0, "NTD %s isa %d%s tile %lld group %lld: rc %d, %lld elements differ from "
+                          "the whole-image run", describe_ntd(c.s, p).c_str(), isa, dense ? " dense" : "", (long long)tile,
+                          (long long)group, rc, (long long)diff);
                 }
             }
             sa_internal_cpu_ntd_tiles(0, 0);
+            sa_internal_cpu_ntd_dense(0);
         }
     }
     sa_cpu_set_isa(isa0);

@@ -100,6 +100,14 @@ extern "C" SA_API int sa_internal_cuda_td_wave(int mode);
  * tests can compare tiled and whole-image runs bit for bit on small images. Process-wide. */
 extern "C" SA_API void sa_internal_cpu_ntd_tiles(int64_t tile, int64_t group);
 
+/* Test hook, not part of the API: 1 makes the CPU NTD-LReLU's hard form run all T iterations
+ * densely (ntd_iter); 0 (the default) lets it take the incremental scheme for T >= 2 (one dense
+ * iteration, then only the windows of flipped gates; ntd_lrelu_isa.cpp), which rounds f
+ * differently and agrees with the dense iterations as the hard form does (unavailable for
+ * lambda > 1e30); < 0 only queries. Returns the previous mode. test_td checks the two against
+ * the float64 reference and each other; bench_ops times both. Process-wide. */
+extern "C" SA_API int sa_internal_cpu_ntd_dense(int mode);
+
 /* An entry point of spatialact.h that a backend does not implement yet, in one line: the
  * name, then the parameter types; it fails with SA_ERR_NOT_IMPLEMENTED and a message that
  * names it (every such entry is a gradient so far). Used inside the extern "C" block. */

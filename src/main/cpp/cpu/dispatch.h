@@ -119,6 +119,7 @@ struct NtdArgs {
     int64_t n;           // sample
     int64_t c0, c1;      // channels of this task (va/vb hold c1 - c0 planes)
     int64_t x0, x1;      // columns of E that ntd_iter computes
+    int64_t R0, R1, C0, C1;  // the task's output rectangle in E (ntd_incr)
     int t;
     // workspace
     float* gpad;  // Cg x Hg x Wg: the guide over E padded by P+S, clamped to the image's edges
@@ -127,8 +128,13 @@ struct NtdArgs {
     float* va;    // (c1 - c0) x Hv x pv padded v (ring of S zeros)
     float* vb;
     int64_t Hv, pvv;
+    // the incremental scheme's (ntd_incr): the gates of one channel (H x W bytes) and two flip
+    // lists (H x W indices i * W + x each)
+    uint8_t* u;
+    int32_t *la, *lb;
 };
 typedef void (*NtdIterFn)(const NtdArgs& j, int64_t i0, int64_t i1, float* acc);
+typedef void (*NtdIncrFn)(const NtdArgs& j, float* acc);
 
 // Rows per weight block of NTD (see ntd_weights).
 constexpr int64_t kNtdWeightRows = 8;
@@ -136,6 +142,11 @@ constexpr int64_t kNtdWeightRows = 8;
 // the size Scratch keeps per thread; larger only when even a 16 x 16 tile with one channel and
 // its T*S halo does not fit (T*S above about 100 with S = 3).
 constexpr size_t kNtdTaskFloats = size_t(4) << 20;
+
+// Channels the NTD incremental scheme carries through its T iterations at a time (ntd_lrelu.cpp):
+// one block of ntd_iter's weight sharing; its workspace does not grow with the channels of a
+// task, so tasks can take all channels and build the weights once per tile.
+constexpr int64_t kNtdIncrBlock = 8;
 
 constexpr int ntd_K(int S) { return (2 * S + 1) * (2 * S + 1); }
 
@@ -164,6 +175,10 @@ struct KernelTable {
     // ntd_weights), their normalisation (row i; scratch: W floats, plus K x W with k-nearest
     // truncation) and v^0 (task: channel of the task x padded row).
     NtdIterFn (*ntd_iter)(bool soft, int S);
+    // the hard form's incremental scheme for S (T >= 2): all T iterations of the task and y
+    // (one dense iteration, then only the windows of flipped gates; within the hard-form
+    // agreement of ntd_iter's iterations)
+    NtdIncrFn (*ntd_incr)(int S);
     void (*ntd_guide)(const NtdArgs& j, int64_t task);
     void (*ntd_weights)(const NtdArgs& j, int64_t i0, int64_t i1, float* E, float* Hs);
     void (*ntd_normalise)(const NtdArgs& j, int64_t i, float* scratch);

@@ -27,10 +27,12 @@ namespace {
 // Floats of one task's workspace, for a tile whose extended region is eh x ew and G channels:
 // padded guide, weights, two padded v buffers, and the weight / normalisation scratch.
 struct NtdSizes {
-    size_t gpad, wt, v, tmp, total;
+    size_t gpad, wt, v, tmp, incr, total;
     bool ok;
 };
-NtdSizes ntd_sizes(int64_t eh, int64_t ew, int64_t G, int64_t Cg, int S, int P, int knn) {
+// incr: the incremental scheme, which holds v and f of kNtdIncrBlock channels at a time, and
+// its gates (eh x ew bytes) and two flip lists (eh x ew indices).
+NtdSizes ntd_sizes(int64_t eh, int64_t ew, int64_t G, int64_t Cg, int S, int P, int knn, bool incr) {
     NtdSizes z{};
     const int K = ntd_K(S);
     const int64_t pad = P + S;
@@ -41,18 +43,21 @@ NtdSizes ntd_sizes(int64_t eh, int64_t ew, int64_t G, int64_t Cg, int S, int P, 
     const int64_t ascr = 8 * (ew + 16) + 64;  // ntd_iter's acc rows, and the vector tail's overrun
     z.ok = mul_ok((size_t)Cg, (size_t)Hg, &z.gpad) && mul_ok(z.gpad, (size_t)Wg, &z.gpad) &&
            mul_ok((size_t)K, (size_t)eh, &z.wt) && mul_ok(z.wt, (size_t)ew, &z.wt) &&
-           mul_ok((size_t)G, (size_t)Hv, &z.v) && mul_ok(z.v, (size_t)pvv, &z.v);
+           mul_ok((size_t)(incr ? std::min<int64_t>(G, kNtdIncrBlock) : G), (size_t)Hv, &z.v) &&
+           mul_ok(z.v, (size_t)pvv, &z.v);
     z.tmp = (size_t)std::max(std::max(wscr, nscr), ascr);
+    z.incr = incr ? (size_t)(2 * eh * ew + (eh * ew + 3) / 4 + 16) : 0;
     z.gpad = (size_t)round_up((int64_t)z.gpad, 16);
     z.wt = (size_t)round_up((int64_t)z.wt, 16);
     z.ok = z.ok && z.gpad < SIZE_MAX / 8 && z.wt < SIZE_MAX / 8 && z.v < SIZE_MAX / 8;
-    z.total = z.ok ? z.gpad + z.wt + 2 * z.v + z.tmp : SIZE_MAX;
+    z.total = z.ok ? z.gpad + z.wt + 2 * z.v + z.tmp + z.incr : SIZE_MAX;
     return z;
 }
 
 struct NtdJob : NtdArgs {
     const KernelTable* k;  // the table of this call
     NtdIterFn iter;        // its iteration kernel for (soft, S)
+    NtdIncrFn incr_fn;     // the incremental scheme's kernel for S, or null (dense iterations)
     int64_t TH, TW, G;     // output tile, channels per task
     int64_t row_tiles, col_tiles, groups;
     std::atomic<bool> oom{false};
@@ -86,7 +91,8 @@ void ntd_task(void* ctx, int64_t task) {
     a.Wg = a.W + 2 * pad;
     a.Hv = a.H + 2 * j.S;
     a.pvv = round_up(a.W + 2 * j.S, 16);
-    const NtdSizes z = ntd_sizes(a.H, a.W, a.c1 - a.c0, j.Cg, j.S, j.P, j.knn);
+    const bool incr = j.incr_fn != nullptr;
+    const NtdSizes z = ntd_sizes(a.H, a.W, a.c1 - a.c0, j.Cg, j.S, j.P, j.knn, incr);
     Scratch s;
     if (!z.ok || !s.get(z.total)) {
         j.oom = true;
@@ -97,11 +103,29 @@ void ntd_task(void* ctx, int64_t task) {
     a.va = a.wt + z.wt;
     a.vb = a.va + z.v;
     float* tmp = a.vb + z.v;
+    if (incr) {
+        a.la = reinterpret_cast<int32_t*>(tmp + z.tmp);
+        a.lb = a.la + a.H * a.W;
+        a.u = reinterpret_cast<uint8_t*>(a.lb + a.H * a.W);
+    }
+    a.R0 = R0 - a.er0;
+    a.R1 = R1 - a.er0;
+    a.C0 = C0 - a.ec0;
+    a.C1 = C1 - a.ec0;
     const KernelTable& k = *j.k;
     for (int64_t t = 0; t < j.Cg * a.Hg; t++) k.ntd_guide(a, t);
     for (int64_t i0 = 0; i0 < a.H; i0 += kNtdWeightRows)
         k.ntd_weights(a, i0, std::min(a.H, i0 + kNtdWeightRows), tmp, tmp + (kNtdWeightRows + 2 * j.P) * (a.W + 2 * j.P));
     for (int64_t i = 0; i < a.H; i++) k.ntd_normalise(a, i, tmp);
+    if (incr) {  // kNtdIncrBlock channels at a time through all T iterations
+        for (int64_t b0 = a.c0, c1 = a.c1; b0 < c1; b0 += kNtdIncrBlock) {
+            a.c0 = b0;
+            a.c1 = std::min(c1, b0 + kNtdIncrBlock);
+            for (int64_t t = 0; t < (a.c1 - a.c0) * a.Hv; t++) k.ntd_init(a, t);
+            j.incr_fn(a, tmp);
+        }
+        return;
+    }
     for (int64_t t = 0; t < (a.c1 - a.c0) * a.Hv; t++) k.ntd_init(a, t);
     for (int t = 1; t <= j.T; t++) {
         a.t = t;
@@ -121,6 +145,7 @@ void ntd_task(void* ctx, int64_t task) {
 // baseline build), the guide (C channels read per pixel) and the T iterations of its channels
 // over the shrinking rectangles; tasks spread over the threads in rounds.
 std::atomic<int64_t> g_force_tile{0}, g_force_group{0};  // sa_internal_cpu_ntd_tiles
+std::atomic<int> g_ntd_dense{0};                          // sa_internal_cpu_ntd_dense
 
 void ntd_plan(NtdJob& j, int threads) {
     const int64_t IH = j.IH, IW = j.IW, halo = (int64_t)j.T * j.S;
@@ -138,15 +163,16 @@ void ntd_plan(NtdJob& j, int threads) {
                 const int64_t TW = tw0 == 0 ? IW : std::min(IW, tw0);
                 if (tw0 != 0 && tw0 >= IW) continue;
                 const int64_t eh = std::min(IH, TH + 2 * halo), ew = std::min(IW, TW + 2 * halo);
-                if (ntd_sizes(eh, ew, G, j.Cg, j.S, j.P, j.knn).total > kNtdTaskFloats) continue;
+                if (ntd_sizes(eh, ew, G, j.Cg, j.S, j.P, j.knn, j.incr_fn).total > kNtdTaskFloats) continue;
                 const int64_t ngroups = (j.C + G - 1) / G;
                 const int64_t tiles = j.N * ((IH + TH - 1) / TH) * ((IW + TW - 1) / TW);
                 const int64_t tasks = tiles * ngroups;
                 double it = 0.0;
-                for (int t = 1; t <= j.T; t++) {
+                for (int t = 1; t <= (j.incr_fn ? 1 : j.T); t++) {
                     const int64_t g = (int64_t)(j.T - t) * j.S;
                     it += (double)std::min(eh, TH + 2 * g) * (double)std::min(ew, TW + 2 * g);
                 }
+                if (j.incr_fn) it *= 1.25;  // the flips' windows after the dense first iteration
                 const double per_task = 88.0 * (double)(eh * ew) +
                                         (j.guide ? 0.0 : (double)j.C * (double)((eh + 2 * pad) * (ew + 2 * pad)) / 4.0) +
                                         (double)G * it;
@@ -212,13 +238,19 @@ int sa_cpu_ntd_lrelu_forward(const float* o, const float* guide, float* y, sa_sh
     j.k = &kt();
     const bool soft = p->eps > 0.0f;
     j.iter = j.k->ntd_iter(soft, j.S);
+    // The incremental scheme keeps f as a running sum of lambda-scaled terms: lambda <= 1e30
+    // keeps them finite. Flip indices are 32-bit: a task's extended tile is far below 2^31
+    // pixels (the workspace budget holds its weights).
+    j.incr_fn = !soft && j.T >= 2 && p->lambda <= 1e30f && g_ntd_dense.load(std::memory_order_relaxed) == 0
+                    ? j.k->ntd_incr(j.S)
+                    : nullptr;
     const int threads = n >= kParallelMin ? pool_threads() : 1;
     ntd_plan(j, threads);
 
     // The largest task's workspace against the budget, before anything is written.
     const int64_t halo = (int64_t)j.T * j.S;
     const NtdSizes z = ntd_sizes(std::min(j.IH, j.TH + 2 * halo), std::min(j.IW, j.TW + 2 * halo), std::min(j.C, j.G),
-                                 j.Cg, j.S, j.P, j.knn);
+                                 j.Cg, j.S, j.P, j.knn, j.incr_fn);
     const double mib = z.ok ? (double)z.total * sizeof(float) / 1048576.0 : INFINITY;
     const double limit = (double)sa_cpu_workspace_limit() / 1048576.0;
     if (!z.ok || mib > limit)
@@ -233,6 +265,11 @@ int sa_cpu_ntd_lrelu_forward(const float* o, const float* guide, float* y, sa_sh
     run_tasks(tasks, ntd_task, &j, threads > 1);
     if (j.oom) return fail(SA_ERR_OUT_OF_MEMORY, "%s: could not allocate the %zu-float tile workspace", fn, z.total);
     return SA_OK;
+}
+
+int sa_internal_cpu_ntd_dense(int mode) {
+    if (mode < 0) return g_ntd_dense.load();
+    return g_ntd_dense.exchange(mode == 1 ? 1 : 0);
 }
 
 void sa_internal_cpu_ntd_tiles(int64_t tile, int64_t group) {

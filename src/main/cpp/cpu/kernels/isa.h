@@ -42,6 +42,7 @@ TdTileFn td_sparse(int r);
 TdTileFn td_incr(int r);
 // ntd_lrelu_isa.cpp
 NtdIterFn ntd_iter(bool soft, int S);
+NtdIncrFn ntd_incr(int S);
 
 }  // namespace SA_ISA_NS
 

@@ -51,9 +51,13 @@ SA_INLINE void ntd_wv(const NtdArgs& j, int64_t i, int64_t cl0, float* __restric
     }
 }
 
+// What one dense iteration writes: the new v (into vb), y, or f itself (into vb, where v would
+// go: the incremental scheme's first iteration).
+enum NtdOut { kOutV, kOutY, kOutF };
+
 // One iteration over rows [i0, i1) and columns [x0, x1) of the tile, for the channels of the
-// task, CB at a time: acc = W v, then f = o - lambda acc and the gate (the new v, or y).
-template <int S, bool SOFT, bool FINAL, bool RELU, int CB>
+// task, CB at a time: acc = W v, then f = o - lambda acc and the gate (the new v, or y), or f.
+template <int S, bool SOFT, int OUT, bool RELU, int CB>
 SA_INLINE void ntd_iter_rows(const NtdArgs& j, int64_t i0, int64_t i1, int64_t cl0, float* acc) {
     const int64_t W = j.W, pvv = j.pvv, vplane = j.Hv * pvv;
     const int64_t x0 = j.x0, x1 = j.x1;
@@ -64,35 +68,177 @@ SA_INLINE void ntd_iter_rows(const NtdArgs& j, int64_t i0, int64_t i1, int64_t c
         for (int cc = 0; cc < CB; cc++) {
             const int64_t cl = cl0 + cc, c = j.c0 + cl;
             const int64_t off = ((j.n * j.C + c) * j.IH + j.er0 + i) * j.IW + j.ec0;
-            const float* orow = j.o + off;
-            const float* a = acc + cc * (W + simd::kLanes);
-            if (FINAL) {
+            const float* __restrict orow = j.o + off;
+            const float* __restrict a = acc + cc * (W + simd::kLanes);
+            float* __restrict vd = j.vb + cl * vplane + (i + S) * pvv + S;  // v(i, 0)
+            if (OUT == kOutY) {
                 td_gate_loop<SOFT, true, RELU>(j.y + off, a, orow, lambda, gp, x0, x1);
-            } else {
-                float* vd = j.vb + cl * vplane + (i + S) * pvv + S;  // v(i, 0)
+            } else if (OUT == kOutV) {
                 td_gate_loop<SOFT, false, false>(vd, a, orow, lambda, gp, x0, x1);
+            } else {
+#pragma omp simd
+                for (int64_t x = x0; x < x1; x++) vd[x] = orow[x] - lambda * a[x];  // as td_gate_loop forms f
             }
         }
     }
 }
 
-template <int S, bool SOFT, bool FINAL, bool RELU>
+template <int S, bool SOFT, int OUT, bool RELU>
 SA_INLINE void ntd_iter_channels(const NtdArgs& j, int64_t i0, int64_t i1, float* acc) {
+    // Rows outer, channel blocks inner: a row's (2S+1)^2 weight rows are loaded from memory
+    // once and stay in the near caches for all channel blocks of the task.
     const int64_t nc = j.c1 - j.c0;
-    int64_t cl = 0;
-    for (; cl + 8 <= nc; cl += 8) ntd_iter_rows<S, SOFT, FINAL, RELU, 8>(j, i0, i1, cl, acc);
-    for (; cl + 4 <= nc; cl += 4) ntd_iter_rows<S, SOFT, FINAL, RELU, 4>(j, i0, i1, cl, acc);
-    for (; cl < nc; cl++) ntd_iter_rows<S, SOFT, FINAL, RELU, 1>(j, i0, i1, cl, acc);
+    for (int64_t i = i0; i < i1; i++) {
+        int64_t cl = 0;
+        for (; cl + 8 <= nc; cl += 8) ntd_iter_rows<S, SOFT, OUT, RELU, 8>(j, i, i + 1, cl, acc);
+        for (; cl + 4 <= nc; cl += 4) ntd_iter_rows<S, SOFT, OUT, RELU, 4>(j, i, i + 1, cl, acc);
+        for (; cl < nc; cl++) ntd_iter_rows<S, SOFT, OUT, RELU, 1>(j, i, i + 1, cl, acc);
+    }
 }
 
 // acc: 8 x (W + 16) floats (ntd_sizes).
 template <int S, bool SOFT>
 void ntd_iter_fn(const NtdArgs& j, int64_t i0, int64_t i1, float* acc) {
     if (j.t == j.T) {
-        with_relu<SOFT>(j.gp, [&](auto relu) { ntd_iter_channels<S, SOFT, true, decltype(relu)::value>(j, i0, i1, acc); });
+        with_relu<SOFT>(j.gp, [&](auto relu) { ntd_iter_channels<S, SOFT, kOutY, decltype(relu)::value>(j, i0, i1, acc); });
     } else {
-        ntd_iter_channels<S, SOFT, false, false>(j, i0, i1, acc);
+        ntd_iter_channels<S, SOFT, kOutV, false>(j, i0, i1, acc);
     }
+}
+
+// The hard form's incremental scheme (T >= 2; docs/TD-LReLU.md, "NTD incremental scheme"): v is
+// two-valued, so after the first iteration f changes only where a gate in its window flipped,
+// by -lambda w(x, p) Delta v(p), and only those pixels' gates can change. Iteration 1 is dense
+// (the kernels above, f kept in vb where v would go); then per channel the flips of the last
+// iteration (a list in raster order) are added to f over their windows within the iteration's
+// rectangle, the gates of those windows re-evaluated, and the new flips make the next list; an
+// empty list is the fixed point. f is a running sum, so it rounds differently from the dense
+// iterations (within the hard form's agreement), but every pixel's f receives the same terms
+// in the same order (iteration by iteration, flips in raster order) in any tiling: the tiles'
+// output is the same bits as the whole image's.
+//
+// The rectangle of iteration t is the output rectangle grown by (T - t) * S (clipped to E);
+// the windows of the flips of rectangle t - 1 cover everything rectangle t reads.
+struct NtdRect {
+    int64_t r0, r1, c0, c1;
+};
+SA_INLINE NtdRect ntd_rect(const NtdArgs& j, int t) {
+    const int64_t g = (int64_t)(j.T - t) * j.S;
+    return {std::max<int64_t>(0, j.R0 - g), std::min<int64_t>(j.H, j.R1 + g), std::max<int64_t>(0, j.C0 - g),
+            std::min<int64_t>(j.W, j.C1 + g)};
+}
+
+// Pushes i * W + x for every x in [x0, x1) whose byte in d is non-zero, in order: 8 bytes at a
+// time, most of them zero.
+SA_INLINE int64_t push_nonzero(const uint8_t* d, int64_t i, int64_t W, int64_t x0, int64_t x1, int32_t* list, int64_t n) {
+    const int32_t base = (int32_t)(i * W);
+    int64_t x = x0;
+    for (; x + 8 <= x1; x += 8) {
+        uint64_t w;
+        memcpy(&w, d + x, 8);
+        while (w) {
+            const int b = __builtin_ctzll(w) >> 3;
+            list[n++] = base + (int32_t)(x + b);
+            w &= ~(0xffull << (8 * b));
+        }
+    }
+    for (; x < x1; x++)
+        if (d[x]) list[n++] = base + (int32_t)x;
+    return n;
+}
+
+template <int S, bool RELU>
+SA_INLINE void ntd_incr_channel(const NtdArgs& j, int64_t cl, uint8_t* __restrict diff) {
+    constexpr int D = 2 * S + 1, K = D * D;
+    const int64_t W = j.W, pvv = j.pvv, IW = j.IW, c = j.c0 + cl;
+    const GateParams gp = j.gp;
+    float* __restrict F = j.vb + cl * j.Hv * pvv + S * pvv + S;  // f(i, x) = F[i * pvv + x]
+    uint8_t* __restrict u = j.u;                                 // gate open at (i, x): u[i * W + x]
+    const float* __restrict o = j.o + ((j.n * j.C + c) * j.IH + j.er0) * IW + j.ec0;  // o[i * IW + x]
+    // f changes by -lambda w Delta v: a gate that opens takes v from vclosed to -1, one that
+    // closes from -1 to vclosed.
+    const float dopen = j.lambda * (1.0f + gp.vclosed), dclose = -dopen;
+    int32_t* cur = j.la;
+    int32_t* nxt = j.lb;
+    int64_t ncur = 0;
+    const NtdRect q1 = ntd_rect(j, 1);
+    for (int64_t i = q1.r0; i < q1.r1; i++) {  // u^1, and the gates that flipped from u^0
+        const float* __restrict fr = F + i * pvv;
+        const float* __restrict orow = o + i * IW;
+        uint8_t* __restrict ur = u + i * W;
+#pragma omp simd
+        for (int64_t x = q1.c0; x < q1.c1; x++) {
+            const uint8_t a = fr[x] > 0.0f, b = orow[x] > 0.0f;
+            ur[x] = a;
+            diff[x] = a ^ b;
+        }
+        ncur = push_nonzero(diff, i, W, q1.c0, q1.c1, cur, ncur);
+    }
+    for (int t = 2; t <= j.T && ncur > 0; t++) {
+        const NtdRect q = ntd_rect(j, t);
+        for (int64_t n = 0; n < ncur; n++) {
+            const int64_t p = cur[n], pi = p / W, px = p - pi * W;
+            const float dc = u[p] ? dopen : dclose;
+            const int64_t ya = std::max(q.r0, pi - S), yb = std::min(q.r1, pi + S + 1);
+            const int64_t xa = std::max(q.c0, px - S), xb = std::min(q.c1, px + S + 1);
+            for (int64_t yi = ya; yi < yb; yi++) {
+                // w(x, p) for x = (yi, xx): offset p - x, k = (pi - yi + S) * D + (px - xx + S),
+                // at wt[(yi * K + k) * W + xx] = wr[-xx * (W - 1)].
+                const float* wr = j.wt + (yi * K + (pi - yi + S) * D + px + S) * W;
+                float* fr = F + yi * pvv;
+                for (int64_t xx = xa; xx < xb; xx++) fr[xx] += dc * wr[-xx * (W - 1)];
+            }
+        }
+        int64_t nn = 0;
+        for (int64_t n = 0; n < ncur; n++) {
+            const int64_t p = cur[n], pi = p / W, px = p - pi * W;
+            const int64_t ya = std::max(q.r0, pi - S), yb = std::min(q.r1, pi + S + 1);
+            const int64_t xa = std::max(q.c0, px - S), xb = std::min(q.c1, px + S + 1);
+            for (int64_t yi = ya; yi < yb; yi++) {
+                const float* fr = F + yi * pvv;
+                uint8_t* ur = u + yi * W;
+                for (int64_t xx = xa; xx < xb; xx++) {
+                    const uint8_t a = fr[xx] > 0.0f;
+                    if (a != ur[xx]) {  // a second visit of the same pixel finds it updated
+                        ur[xx] = a;
+                        nxt[nn++] = (int32_t)(yi * W + xx);
+                    }
+                }
+            }
+        }
+        std::sort(nxt, nxt + nn);
+        std::swap(cur, nxt);
+        ncur = nn;
+    }
+    const NtdRect qt = ntd_rect(j, j.T);  // the output rectangle: y from o and the last gates
+    for (int64_t i = qt.r0; i < qt.r1; i++) {
+        const float* __restrict orow = o + i * IW;
+        const uint8_t* __restrict ur = u + i * W;
+        float* __restrict yr = j.y + ((j.n * j.C + c) * j.IH + j.er0 + i) * IW + j.ec0;
+#pragma omp simd
+        for (int64_t x = qt.c0; x < qt.c1; x++) yr[x] = y_of<false, RELU>(orow[x], ur[x] ? 1.0f : -1.0f, gp);
+    }
+}
+
+// acc: as ntd_iter_fn's; after the dense iteration its first W bytes hold a row of flip marks.
+template <int S>
+void ntd_incr_fn(const NtdArgs& j0, float* acc) {
+    NtdArgs j = j0;
+    const NtdRect q1 = ntd_rect(j, 1);
+    j.t = 1;
+    j.x0 = q1.c0;
+    j.x1 = q1.c1;
+    ntd_iter_channels<S, false, kOutF, false>(j, q1.r0, q1.r1, acc);
+    uint8_t* diff = reinterpret_cast<uint8_t*>(acc);
+    with_relu<false>(j.gp, [&](auto relu) {
+        for (int64_t cl = 0; cl < j.c1 - j.c0; cl++) ntd_incr_channel<S, decltype(relu)::value>(j, cl, diff);
+    });
+}
+
+template <int... S>
+NtdIncrFn ntd_incr_search(int s, std::integer_sequence<int, S...>) {
+    static constexpr NtdIncrFn fns[] = {ntd_incr_fn<S>...};
+    return fns[s >= 0 && s < (int)sizeof...(S) ? s : (int)sizeof...(S) - 1];
 }
 
 // fns[S] has S at compile time.
@@ -108,6 +254,8 @@ NtdIterFn ntd_iter(bool soft, int S) {
     constexpr auto searches = std::make_integer_sequence<int, SA_NTD_MAX_SEARCH + 1>{};
     return soft ? ntd_iter_search<true>(S, searches) : ntd_iter_search<false>(S, searches);
 }
+
+NtdIncrFn ntd_incr(int S) { return ntd_incr_search(S, std::make_integer_sequence<int, SA_NTD_MAX_SEARCH + 1>{}); }
 
 }  // namespace SA_ISA_NS
 

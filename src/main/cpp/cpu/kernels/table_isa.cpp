@@ -16,6 +16,7 @@ const KernelTable SA_CAT(kernels_, SA_ISA_NAME) = {
     SA_ISA_NS::td_incr,
     isa_baseline::td_soft_point,
     SA_ISA_NS::ntd_iter,
+    SA_ISA_NS::ntd_incr,
     isa_baseline::ntd_guide,
     isa_baseline::ntd_weights,
     isa_baseline::ntd_normalise,
