@@ -128,10 +128,11 @@ struct NtdArgs {
     float* va;    // (c1 - c0) x Hv x pv padded v (ring of S zeros)
     float* vb;
     int64_t Hv, pvv;
-    // the incremental scheme's (ntd_incr): the gates of one channel (H x W bytes) and two flip
-    // lists (H x W indices i * W + x each)
+    // the incremental scheme's (ntd_incr): the gates of its channels (c1 - c0 <= kNtdIncrBlock
+    // planes of H x W bytes) and two flip lists (H x W indices i * W + x each)
     uint8_t* u;
     int32_t *la, *lb;
+    float* ws;  // H x W x K: the weights by source (ntd_sources)
 };
 typedef void (*NtdIterFn)(const NtdArgs& j, int64_t i0, int64_t i1, float* acc);
 typedef void (*NtdIncrFn)(const NtdArgs& j, float* acc);
@@ -183,6 +184,7 @@ struct KernelTable {
     void (*ntd_weights)(const NtdArgs& j, int64_t i0, int64_t i1, float* E, float* Hs);
     void (*ntd_normalise)(const NtdArgs& j, int64_t i, float* scratch);
     void (*ntd_init)(const NtdArgs& j, int64_t task);
+    void (*ntd_sources)(const NtdArgs& j, int64_t row);  // the incremental scheme's weights by source
     // td_soft_point and the NTD stages other than ntd_iter are the baseline build's in every
     // table (kernels/table_isa.cpp): one build keeps their results (the NTD weights, the
     // pointwise soft gate) the same bits on every CPU, where the AVX2 and AVX-512 builds

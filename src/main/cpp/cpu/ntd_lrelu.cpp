@@ -46,7 +46,7 @@ NtdSizes ntd_sizes(int64_t eh, int64_t ew, int64_t G, int64_t Cg, int S, int P, 
            mul_ok((size_t)(incr ? std::min<int64_t>(G, kNtdIncrBlock) : G), (size_t)Hv, &z.v) &&
            mul_ok(z.v, (size_t)pvv, &z.v);
     z.tmp = (size_t)std::max(std::max(wscr, nscr), ascr);
-    z.incr = incr ? (size_t)(2 * eh * ew + (eh * ew + 3) / 4 + 16) : 0;
+    z.incr = incr ? (size_t)(2 * eh * ew + (kNtdIncrBlock * eh * ew + 3) / 4 + 16 + (int64_t)K * eh * ew) : 0;
     z.gpad = (size_t)round_up((int64_t)z.gpad, 16);
     z.wt = (size_t)round_up((int64_t)z.wt, 16);
     z.ok = z.ok && z.gpad < SIZE_MAX / 8 && z.wt < SIZE_MAX / 8 && z.v < SIZE_MAX / 8;
@@ -103,10 +103,14 @@ void ntd_task(void* ctx, int64_t task) {
     a.va = a.wt + z.wt;
     a.vb = a.va + z.v;
     float* tmp = a.vb + z.v;
+    a.u = nullptr;
+    a.la = a.lb = nullptr;
+    a.ws = nullptr;
     if (incr) {
         a.la = reinterpret_cast<int32_t*>(tmp + z.tmp);
         a.lb = a.la + a.H * a.W;
-        a.u = reinterpret_cast<uint8_t*>(a.lb + a.H * a.W);
+        a.ws = reinterpret_cast<float*>(a.lb + a.H * a.W);
+        a.u = reinterpret_cast<uint8_t*>(a.ws + ntd_K(j.S) * a.H * a.W);
     }
     a.R0 = R0 - a.er0;
     a.R1 = R1 - a.er0;
@@ -118,6 +122,7 @@ void ntd_task(void* ctx, int64_t task) {
         k.ntd_weights(a, i0, std::min(a.H, i0 + kNtdWeightRows), tmp, tmp + (kNtdWeightRows + 2 * j.P) * (a.W + 2 * j.P));
     for (int64_t i = 0; i < a.H; i++) k.ntd_normalise(a, i, tmp);
     if (incr) {  // kNtdIncrBlock channels at a time through all T iterations
+        for (int64_t i = 0; i < a.H; i++) k.ntd_sources(a, i);
         for (int64_t b0 = a.c0, c1 = a.c1; b0 < c1; b0 += kNtdIncrBlock) {
             a.c0 = b0;
             a.c1 = std::min(c1, b0 + kNtdIncrBlock);

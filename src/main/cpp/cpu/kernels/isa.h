@@ -43,6 +43,12 @@ TdTileFn td_incr(int r);
 // ntd_lrelu_isa.cpp
 NtdIterFn ntd_iter(bool soft, int S);
 NtdIncrFn ntd_incr(int S);
+// ntd_stages_isa.cpp (the same bits in every build: see there)
+void ntd_guide(const NtdArgs& j, int64_t task);
+void ntd_weights(const NtdArgs& j, int64_t i0, int64_t i1, float* E, float* Hs);
+void ntd_normalise(const NtdArgs& j, int64_t i, float* scratch);
+void ntd_sources(const NtdArgs& j, int64_t row);
+void ntd_init(const NtdArgs& j, int64_t task);
 
 }  // namespace SA_ISA_NS
 
@@ -51,10 +57,6 @@ NtdIncrFn ntd_incr(int S);
 namespace isa_baseline {
 
 void td_soft_point(const float* o, float* y, int64_t n, const GateParams& gp);
-void ntd_guide(const NtdArgs& j, int64_t task);
-void ntd_weights(const NtdArgs& j, int64_t i0, int64_t i1, float* E, float* Hs);
-void ntd_normalise(const NtdArgs& j, int64_t i, float* scratch);
-void ntd_init(const NtdArgs& j, int64_t task);
 
 }  // namespace isa_baseline
 }  // namespace sa

@@ -1,6 +1,6 @@
 // NTD-LReLU CPU kernels, compiled once per instruction set (isa.h): one iteration over a block
-// of rows for S = 0..7 fixed at compile time, and (baseline build only, see KernelTable) the
-// per-tile stages: the padded guide, the nonlocal weights, their normalisation and v^0.
+// of rows for S = 0..7 fixed at compile time, and the hard form's incremental scheme. The
+// per-tile stages (guide, weights, normalisation, v^0) are in ntd_stages_isa.cpp.
 // ntd_lrelu.cpp plans the tiles (NtdArgs: each stage sees the tile's extended region as its
 // image) and runs them as tasks.
 #include <stdint.h>
@@ -55,6 +55,36 @@ SA_INLINE void ntd_wv(const NtdArgs& j, int64_t i, int64_t cl0, float* __restric
 // go: the incremental scheme's first iteration).
 enum NtdOut { kOutV, kOutY, kOutF };
 
+// The incremental scheme's first iteration on one row: f = o - lambda s (as td_gate_loop forms
+// it), the gate in bit 0 of u, and in bit 1 whether it differs from v^0's. (A function with
+// restrict parameters, as td_gate_loop: with the pointers local to the caller GCC left it scalar.)
+SA_INLINE void ntd_f_row(float* __restrict vd, uint8_t* __restrict ur, const float* __restrict s,
+                         const float* __restrict orow, float lambda, int64_t x0, int64_t x1) {
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+    // 16 lanes with a masked tail: GCC's own loop takes 32 (for the bytes) and leaves up to 31
+    // columns of each row to a scalar epilogue, a quarter of a row of ~90.
+    const __m512 l = _mm512_set1_ps(lambda), z = _mm512_setzero_ps();
+    const __m128i one = _mm_set1_epi8(1), two = _mm_set1_epi8(2);
+    for (int64_t x = x0; x < x1; x += 16) {
+        const __mmask16 m = x + 16 <= x1 ? (__mmask16)0xffff : (__mmask16)((1u << (x1 - x)) - 1u);
+        const __m512 ov = _mm512_maskz_loadu_ps(m, orow + x), sv = _mm512_maskz_loadu_ps(m, s + x);
+        const __m512 f = _mm512_fnmadd_ps(l, sv, ov);  // o - lambda s, one rounding (the FMA builds' f)
+        _mm512_mask_storeu_ps(vd + x, m, f);
+        const __mmask16 g = _mm512_cmp_ps_mask(f, z, _CMP_GT_OQ), g0 = _mm512_cmp_ps_mask(ov, z, _CMP_GT_OQ);
+        const __m128i u = _mm_or_si128(_mm_maskz_mov_epi8(g, one), _mm_maskz_mov_epi8((__mmask16)(g ^ g0), two));
+        _mm_mask_storeu_epi8(ur + x, m, u);
+    }
+#else
+#pragma omp simd
+    for (int64_t x = x0; x < x1; x++) {
+        const float f = orow[x] - lambda * s[x];
+        vd[x] = f;
+        const bool g = f > 0.0f, g0 = orow[x] > 0.0f;
+        ur[x] = g ? (g0 ? 1 : 3) : (g0 ? 2 : 0);
+    }
+#endif
+}
+
 // One iteration over rows [i0, i1) and columns [x0, x1) of the tile, for the channels of the
 // task, CB at a time: acc = W v, then f = o - lambda acc and the gate (the new v, or y), or f.
 template <int S, bool SOFT, int OUT, bool RELU, int CB>
@@ -76,8 +106,9 @@ SA_INLINE void ntd_iter_rows(const NtdArgs& j, int64_t i0, int64_t i1, int64_t c
             } else if (OUT == kOutV) {
                 td_gate_loop<SOFT, false, false>(vd, a, orow, lambda, gp, x0, x1);
             } else {
-#pragma omp simd
-                for (int64_t x = x0; x < x1; x++) vd[x] = orow[x] - lambda * a[x];  // as td_gate_loop forms f
+                ntd_f_row(vd, j.u + (cl * j.H + i) * W, a, orow, lambda, x0, x1);
+                if (i >= j.R0 && i < j.R1)  // y of the output rectangle from these gates
+                    td_gate_loop<false, true, RELU>(j.y + off, a, orow, lambda, gp, j.C0, j.C1);
             }
         }
     }
@@ -128,99 +159,127 @@ SA_INLINE NtdRect ntd_rect(const NtdArgs& j, int t) {
             std::min<int64_t>(j.W, j.C1 + g)};
 }
 
-// Pushes i * W + x for every x in [x0, x1) whose byte in d is non-zero, in order: 8 bytes at a
-// time, most of them zero.
-SA_INLINE int64_t push_nonzero(const uint8_t* d, int64_t i, int64_t W, int64_t x0, int64_t x1, int32_t* list, int64_t n) {
-    const int32_t base = (int32_t)(i * W);
-    int64_t x = x0;
-    for (; x + 8 <= x1; x += 8) {
-        uint64_t w;
-        memcpy(&w, d + x, 8);
-        while (w) {
-            const int b = __builtin_ctzll(w) >> 3;
-            list[n++] = base + (int32_t)(x + b);
-            w &= ~(0xffull << (8 * b));
-        }
-    }
-    for (; x < x1; x++)
-        if (d[x]) list[n++] = base + (int32_t)x;
-    return n;
-}
-
 template <int S, bool RELU>
-SA_INLINE void ntd_incr_channel(const NtdArgs& j, int64_t cl, uint8_t* __restrict diff) {
+SA_INLINE void ntd_incr_channel(const NtdArgs& j, int64_t cl) {
     constexpr int D = 2 * S + 1, K = D * D;
     const int64_t W = j.W, pvv = j.pvv, IW = j.IW, c = j.c0 + cl;
     const GateParams gp = j.gp;
     float* __restrict F = j.vb + cl * j.Hv * pvv + S * pvv + S;  // f(i, x) = F[i * pvv + x]
-    uint8_t* __restrict u = j.u;                                 // gate open at (i, x): u[i * W + x]
+    uint8_t* __restrict u = j.u + cl * j.H * W;                  // the gate at (i, x): u[i * W + x]
     const float* __restrict o = j.o + ((j.n * j.C + c) * j.IH + j.er0) * IW + j.ec0;  // o[i * IW + x]
+    float* __restrict y = j.y + ((j.n * j.C + c) * j.IH + j.er0) * IW + j.ec0;        // y[i * IW + x]
     // f changes by -lambda w Delta v: a gate that opens takes v from vclosed to -1, one that
     // closes from -1 to vclosed.
     const float dopen = j.lambda * (1.0f + gp.vclosed), dclose = -dopen;
+    // p = pi * W + px without a division (the lists hold p < 2^31): a double estimate, corrected.
+    const double rw = 1.0 / (double)W;
+    auto split = [W, rw](int64_t p, int64_t& pi, int64_t& px) {
+        pi = (int64_t)((double)p * rw);
+        px = p - pi * W;
+        if (px < 0) pi--, px += W;
+        if (px >= W) pi++, px -= W;
+    };
     int32_t* cur = j.la;
     int32_t* nxt = j.lb;
+    // The flips of iteration 1 (bit 1 of u, set by the dense pass), in raster order; the bit
+    // is cleared. Most 8-byte words have none.
     int64_t ncur = 0;
     const NtdRect q1 = ntd_rect(j, 1);
-    for (int64_t i = q1.r0; i < q1.r1; i++) {  // u^1, and the gates that flipped from u^0
-        const float* __restrict fr = F + i * pvv;
-        const float* __restrict orow = o + i * IW;
-        uint8_t* __restrict ur = u + i * W;
-#pragma omp simd
-        for (int64_t x = q1.c0; x < q1.c1; x++) {
-            const uint8_t a = fr[x] > 0.0f, b = orow[x] > 0.0f;
-            ur[x] = a;
-            diff[x] = a ^ b;
+    for (int64_t i = q1.r0; i < q1.r1; i++) {
+        uint8_t* ur = u + i * W;
+        const int32_t base = (int32_t)(i * W);
+        int64_t x = q1.c0;
+        for (; x + 8 <= q1.c1; x += 8) {
+            uint64_t w;
+            memcpy(&w, ur + x, 8);
+            uint64_t m = w & 0x0202020202020202ull;
+            if (!m) continue;
+            w ^= m;
+            memcpy(ur + x, &w, 8);
+            while (m) {
+                const int bit = __builtin_ctzll(m);
+                cur[ncur++] = base + (int32_t)(x + (bit >> 3));
+                m &= m - 1;
+            }
         }
-        ncur = push_nonzero(diff, i, W, q1.c0, q1.c1, cur, ncur);
+        for (; x < q1.c1; x++)
+            if (ur[x] & 2) {
+                ur[x] &= 1;
+                cur[ncur++] = base + (int32_t)x;
+            }
     }
     for (int t = 2; t <= j.T && ncur > 0; t++) {
         const NtdRect q = ntd_rect(j, t);
+        // f += -lambda w(x, p) Delta v(p) over the windows, flips in raster order (each pixel
+        // of the rectangle receives its terms in the same order in any tiling).
         for (int64_t n = 0; n < ncur; n++) {
-            const int64_t p = cur[n], pi = p / W, px = p - pi * W;
+            if (n + 8 < ncur) {  // the weights of a flip 8 ahead: K floats, far from this one's
+                const char* pf = reinterpret_cast<const char*>(j.ws + (int64_t)cur[n + 8] * K);
+                for (int l = 0; l < K * 4; l += 64) __builtin_prefetch(pf + l);
+            }
+            const int64_t p = cur[n];
+            int64_t pi, px;
+            split(p, pi, px);
             const float dc = u[p] ? dopen : dclose;
             const int64_t ya = std::max(q.r0, pi - S), yb = std::min(q.r1, pi + S + 1);
-            const int64_t xa = std::max(q.c0, px - S), xb = std::min(q.c1, px + S + 1);
+            const int64_t la = std::max(q.c0, px - S) - (px - S), lb = std::min(q.c1, px + S + 1) - (px - S);
+            const float* __restrict qp = j.ws + p * K;  // w(x, p), x = (pi + S - a, px - S + b) at qp[a * D + b]
+#if defined(__AVX512F__)
+            const __mmask16 m = (__mmask16)(((1u << lb) - 1u) & ~((1u << la) - 1u));  // D <= 15 lanes
+            const __m512 dv = _mm512_set1_ps(dc);
             for (int64_t yi = ya; yi < yb; yi++) {
-                // w(x, p) for x = (yi, xx): offset p - x, k = (pi - yi + S) * D + (px - xx + S),
-                // at wt[(yi * K + k) * W + xx] = wr[-xx * (W - 1)].
-                const float* wr = j.wt + (yi * K + (pi - yi + S) * D + px + S) * W;
-                float* fr = F + yi * pvv;
-                for (int64_t xx = xa; xx < xb; xx++) fr[xx] += dc * wr[-xx * (W - 1)];
+                float* fr = F + yi * pvv + (px - S);
+                const __m512 qv = _mm512_maskz_loadu_ps(m, qp + (pi + S - yi) * D);
+                _mm512_mask_storeu_ps(fr, m, _mm512_fmadd_ps(dv, qv, _mm512_maskz_loadu_ps(m, fr)));
             }
+#else
+            for (int64_t yi = ya; yi < yb; yi++) {
+                const float* __restrict qr = qp + (pi + S - yi) * D;
+                float* __restrict fr = F + yi * pvv + (px - S);
+                for (int64_t b = la; b < lb; b++) fr[b] += dc * qr[b];
+            }
+#endif
         }
+        // The gates of the windows again: the changed ones make the next list, and y where the
+        // output rectangle holds them (the dense pass wrote y from the gates of iteration 1).
         int64_t nn = 0;
         for (int64_t n = 0; n < ncur; n++) {
-            const int64_t p = cur[n], pi = p / W, px = p - pi * W;
+            int64_t pi, px;
+            split(cur[n], pi, px);
             const int64_t ya = std::max(q.r0, pi - S), yb = std::min(q.r1, pi + S + 1);
             const int64_t xa = std::max(q.c0, px - S), xb = std::min(q.c1, px + S + 1);
             for (int64_t yi = ya; yi < yb; yi++) {
                 const float* fr = F + yi * pvv;
                 uint8_t* ur = u + yi * W;
-                for (int64_t xx = xa; xx < xb; xx++) {
-                    const uint8_t a = fr[xx] > 0.0f;
-                    if (a != ur[xx]) {  // a second visit of the same pixel finds it updated
-                        ur[xx] = a;
-                        nxt[nn++] = (int32_t)(yi * W + xx);
-                    }
+                auto flip = [&](int64_t xx, uint8_t g) {  // a second visit of the pixel finds it updated
+                    ur[xx] = g;
+                    nxt[nn++] = (int32_t)(yi * W + xx);
+                    if (yi >= j.R0 && yi < j.R1 && xx >= j.C0 && xx < j.C1)
+                        y[yi * IW + xx] = y_of<false, RELU>(o[yi * IW + xx], g ? 1.0f : -1.0f, gp);
+                };
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+                const __mmask16 m = (__mmask16)((1u << (xb - xa)) - 1u);
+                const __mmask16 g = _mm512_mask_cmp_ps_mask(m, _mm512_maskz_loadu_ps(m, fr + xa), _mm512_setzero_ps(), _CMP_GT_OQ);
+                const __mmask16 open = _mm_test_epi8_mask(_mm_maskz_loadu_epi8(m, ur + xa), _mm_set1_epi8(1));
+                for (uint32_t ch = (uint32_t)(g ^ open); ch; ch &= ch - 1) {
+                    const int b = __builtin_ctz(ch);
+                    flip(xa + b, (uint8_t)((g >> b) & 1));
                 }
+#else
+                for (int64_t xx = xa; xx < xb; xx++) {
+                    const uint8_t g = fr[xx] > 0.0f;
+                    if (g != ur[xx]) flip(xx, g);
+                }
+#endif
             }
         }
         std::sort(nxt, nxt + nn);
         std::swap(cur, nxt);
         ncur = nn;
     }
-    const NtdRect qt = ntd_rect(j, j.T);  // the output rectangle: y from o and the last gates
-    for (int64_t i = qt.r0; i < qt.r1; i++) {
-        const float* __restrict orow = o + i * IW;
-        const uint8_t* __restrict ur = u + i * W;
-        float* __restrict yr = j.y + ((j.n * j.C + c) * j.IH + j.er0 + i) * IW + j.ec0;
-#pragma omp simd
-        for (int64_t x = qt.c0; x < qt.c1; x++) yr[x] = y_of<false, RELU>(orow[x], ur[x] ? 1.0f : -1.0f, gp);
-    }
 }
 
-// acc: as ntd_iter_fn's; after the dense iteration its first W bytes hold a row of flip marks.
+// acc: as ntd_iter_fn's.
 template <int S>
 void ntd_incr_fn(const NtdArgs& j0, float* acc) {
     NtdArgs j = j0;
@@ -228,10 +287,10 @@ void ntd_incr_fn(const NtdArgs& j0, float* acc) {
     j.t = 1;
     j.x0 = q1.c0;
     j.x1 = q1.c1;
-    ntd_iter_channels<S, false, kOutF, false>(j, q1.r0, q1.r1, acc);
-    uint8_t* diff = reinterpret_cast<uint8_t*>(acc);
     with_relu<false>(j.gp, [&](auto relu) {
-        for (int64_t cl = 0; cl < j.c1 - j.c0; cl++) ntd_incr_channel<S, decltype(relu)::value>(j, cl, diff);
+        constexpr bool R = decltype(relu)::value;
+        ntd_iter_channels<S, false, kOutF, R>(j, q1.r0, q1.r1, acc);
+        for (int64_t cl = 0; cl < j.c1 - j.c0; cl++) ntd_incr_channel<S, R>(j, cl);
     });
 }
 
@@ -259,195 +318,4 @@ NtdIncrFn ntd_incr(int S) { return ntd_incr_search(S, std::make_integer_sequence
 
 }  // namespace SA_ISA_NS
 
-#if defined(SA_ISA_BUILD_baseline)
-namespace isa_baseline {
-
-// One padded row a of the tile's guide (task = c * Hg + a): image row clamp(er0 - pad + a),
-// columns ec0 - pad .. ec0 - pad + Wg - 1 clamped to the image; the channel mean (channel
-// order, times (float)(1/C) when C > 1) or a copy of the caller's guide.
-void ntd_guide(const NtdArgs& j, int64_t task) {
-    const int64_t IH = j.IH, IW = j.IW, pad = j.P + j.S;
-    const int64_t a = task % j.Hg, c = task / j.Hg;  // c < Cg
-    const int64_t q = std::min<int64_t>(IH - 1, std::max<int64_t>(0, j.er0 - pad + a));
-    float* dst = j.gpad + (c * j.Hg + a) * j.Wg;
-    const int64_t g0 = j.ec0 - pad;                              // image column of dst[0]
-    const int64_t b0 = std::max<int64_t>(0, -g0), b1 = std::min<int64_t>(j.Wg, IW - g0);  // in the image
-    float* d = dst + b0;
-    const int64_t n = b1 - b0;
-    if (j.guide) {
-        memcpy(d, j.guide + ((j.n * j.Cg + c) * IH + q) * IW + g0 + b0, sizeof(float) * (size_t)n);
-    } else {
-        const float* src = j.o + (j.n * j.C * IH + q) * IW + g0 + b0;
-        memcpy(d, src, sizeof(float) * (size_t)n);
-        for (int64_t ch = 1; ch < j.C; ch++) {
-            const float* sc = src + ch * IH * IW;
-#pragma omp simd
-            for (int64_t x = 0; x < n; x++) d[x] += sc[x];
-        }
-        const float inv = (float)(1.0 / (double)j.C);
-        if (j.C > 1) {
-#pragma omp simd
-            for (int64_t x = 0; x < n; x++) d[x] *= inv;
-        }
-    }
-    for (int64_t b = 0; b < b0; b++) dst[b] = dst[b0];
-    for (int64_t b = b1; b < j.Wg; b++) dst[b] = dst[b1 - 1];
-}
-
-// Weights of rows [i0, i1): per search offset, squared guide differences over the patch-
-// extended rows, a horizontal box sum, a vertical box sum, exp. Scratch: (rows + 2P) x
-// (W + 2P) for the squared differences and (rows + 2P) x W for the horizontal sums.
-void ntd_weights(const NtdArgs& j, int64_t i0, int64_t i1, float* E, float* Hs) {
-    const int64_t H = j.H, W = j.W, Cg = j.Cg;
-    const int S = j.S, P = j.P, K = ntd_K(S), pad = P + S;
-    const int64_t We = W + 2 * P, re = (i1 - i0) + 2 * P;
-    const int np = (2 * P + 1) * (2 * P + 1);
-    const float scale = (float)(1.0 / ((double)np * (double)Cg * (double)j.h * (double)j.h));
-    for (int dy = -S; dy <= S; dy++) {
-        for (int dx = -S; dx <= S; dx++) {
-            const int k = (dy + S) * (2 * S + 1) + (dx + S);
-            if (dy == 0 && dx == 0) {
-                for (int64_t i = i0; i < i1; i++) {
-                    float* w = j.wt + (i * K + k) * W;
-#pragma omp simd
-                    for (int64_t x = 0; x < W; x++) w[x] = 1.0f;
-                }
-                continue;
-            }
-            // E[e][b]: extended row q = i0 - P + e, extended column b - P.
-            for (int64_t e = 0; e < re; e++) {
-                const int64_t q = i0 - P + e;
-                float* er = E + e * We;
-                for (int64_t c = 0; c < Cg; c++) {
-                    const float* g0 = j.gpad + (c * j.Hg + q + pad) * j.Wg + (pad - P);
-                    const float* g1 = j.gpad + (c * j.Hg + q + dy + pad) * j.Wg + (pad - P + dx);
-                    if (c == 0) {
-#pragma omp simd
-                        for (int64_t b = 0; b < We; b++) {
-                            const float d = g0[b] - g1[b];
-                            er[b] = d * d;
-                        }
-                    } else {
-#pragma omp simd
-                        for (int64_t b = 0; b < We; b++) {
-                            const float d = g0[b] - g1[b];
-                            er[b] += d * d;
-                        }
-                    }
-                }
-                float* hr = Hs + e * W;
-#pragma omp simd
-                for (int64_t x = 0; x < W; x++) hr[x] = er[x];
-                for (int b = 1; b <= 2 * P; b++) {
-                    const float* eb = er + b;
-#pragma omp simd
-                    for (int64_t x = 0; x < W; x++) hr[x] += eb[x];
-                }
-            }
-            for (int64_t i = i0; i < i1; i++) {
-                float* w = j.wt + (i * K + k) * W;
-                const float* h0 = Hs + (i - i0) * W;
-#pragma omp simd
-                for (int64_t x = 0; x < W; x++) w[x] = h0[x];
-                for (int a = 1; a <= 2 * P; a++) {
-                    const float* ha = h0 + a * W;
-#pragma omp simd
-                    for (int64_t x = 0; x < W; x++) w[x] += ha[x];
-                }
-                if (i + dy < 0 || i + dy >= H) {  // y outside the image: no weight
-                    memset(w, 0, sizeof(float) * (size_t)W);
-                    continue;
-                }
-                const int64_t x0 = std::max<int64_t>(0, -dx), x1 = std::min<int64_t>(W, W - dx);
-#pragma omp simd
-                for (int64_t x = 0; x < W; x++) {
-                    const float d = w[x] * scale;
-                    const bool in = x >= x0 && x < x1;
-                    // NaN distance (a NaN or infinite guide value): the pair is dissimilar.
-                    // Beyond d = 87 the weight (< 1.7e-38) is taken as 0.
-                    w[x] = (in && d < 87.0f) ? vexp(-d) : 0.0f;
-                }
-            }
-        }
-    }
-}
-
-// k-nearest truncation and normalisation of one image row.
-void ntd_normalise(const NtdArgs& j, int64_t i, float* scratch) {
-    const int64_t W = j.W;
-    const int K = ntd_K(j.S), self = K / 2;
-    float* base = j.wt + i * K * W;
-    const bool knn = j.knn > 0 && j.knn < K;
-    float* sum = scratch;
-    if (knn) {
-        // Rank of candidate k at x: how many other candidates beat it, a candidate k2 beating
-        // k when w[k2] > w[k], or w[k2] == w[k] and k2 < k (lower raster index: y = x +
-        // offset(k), and k runs in raster order of the offsets). Keep the knn-1 best; x itself
-        // (k = self, weight 1) is always kept and not ranked. Ranks first, then zeroing.
-        const float need = (float)(j.knn - 1);
-        float* rank = scratch + W;  // K x W, float counts (exact up to 2^24)
-        for (int k = 0; k < K; k++) {
-            if (k == self) continue;
-            float* rk = rank + k * W;
-            const float* wk = base + k * W;
-            memset(rk, 0, sizeof(float) * (size_t)W);
-            for (int k2 = 0; k2 < K; k2++) {
-                if (k2 == self || k2 == k) continue;
-                const float* w2 = base + k2 * W;
-                if (k2 < k) {
-#pragma omp simd
-                    for (int64_t x = 0; x < W; x++) rk[x] += w2[x] >= wk[x] ? 1.0f : 0.0f;
-                } else {
-#pragma omp simd
-                    for (int64_t x = 0; x < W; x++) rk[x] += w2[x] > wk[x] ? 1.0f : 0.0f;
-                }
-            }
-        }
-        for (int k = 0; k < K; k++) {
-            if (k == self) continue;
-            float* wk = base + k * W;
-            const float* rk = rank + k * W;
-#pragma omp simd
-            for (int64_t x = 0; x < W; x++) wk[x] = rk[x] < need ? wk[x] : 0.0f;
-        }
-    }
-    // sum over the window (self weight 1 keeps it >= 1), then divide.
-    memcpy(sum, base, sizeof(float) * (size_t)W);
-    for (int k = 1; k < K; k++) {
-        const float* w = base + k * W;
-#pragma omp simd
-        for (int64_t x = 0; x < W; x++) sum[x] += w[x];
-    }
-    for (int k = 0; k < K; k++) {
-        float* w = base + k * W;
-#pragma omp simd
-        for (int64_t x = 0; x < W; x++) w[x] = w[x] / sum[x];
-    }
-}
-
-// v^0 of one (channel of the task, padded row) of the tile in both v buffers, with their
-// zero ring. (Both: pixels outside an iteration's rectangle keep older values, which only
-// pixels outside the next rectangle read; this keeps them finite and deterministic.)
-void ntd_init(const NtdArgs& j, int64_t task) {
-    const int64_t H = j.H, W = j.W, S = j.S;
-    const int64_t cl = task / j.Hv, pi = task % j.Hv;  // padded row
-    float* ra = j.va + (cl * j.Hv + pi) * j.pvv;
-    float* rb = j.vb + (cl * j.Hv + pi) * j.pvv;
-    if (pi < S || pi >= S + H) {
-        memset(ra, 0, sizeof(float) * (size_t)j.pvv);
-        memset(rb, 0, sizeof(float) * (size_t)j.pvv);
-        return;
-    }
-    const float* orow = j.o + ((j.n * j.C + j.c0 + cl) * j.IH + j.er0 + (pi - S)) * j.IW + j.ec0;
-    memset(ra, 0, sizeof(float) * (size_t)S);
-    memset(ra + S + W, 0, sizeof(float) * (size_t)(j.pvv - S - W));
-    if (j.gp.eps > 0.0f)
-        td_init_row<true>(ra + S, orow, W, j.gp);
-    else
-        td_init_row<false>(ra + S, orow, W, j.gp);
-    memcpy(rb, ra, sizeof(float) * (size_t)j.pvv);
-}
-
-}  // namespace isa_baseline
-#endif
 }  // namespace sa

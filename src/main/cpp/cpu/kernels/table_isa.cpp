@@ -17,10 +17,11 @@ const KernelTable SA_CAT(kernels_, SA_ISA_NAME) = {
     isa_baseline::td_soft_point,
     SA_ISA_NS::ntd_iter,
     SA_ISA_NS::ntd_incr,
-    isa_baseline::ntd_guide,
-    isa_baseline::ntd_weights,
-    isa_baseline::ntd_normalise,
-    isa_baseline::ntd_init,
+    SA_ISA_NS::ntd_guide,
+    SA_ISA_NS::ntd_weights,
+    SA_ISA_NS::ntd_normalise,
+    SA_ISA_NS::ntd_init,
+    SA_ISA_NS::ntd_sources,
 };
 
 }  // namespace sa
