@@ -188,12 +188,21 @@ std::vector<OpDef> td_defs() {
     ops.push_back({"td_lrelu hard T=5 r=3 (incremental)", 8, td(3, 0.0f)});
     ops.push_back({"td_lrelu hard T=5 r=3", 8, td(0, 0.0f)});
     ops.push_back({"td_lrelu soft T=5 r=3", 8, td(0, 0.1f)});
-    ops.push_back({"ntd_lrelu hard S=3 P=1 T=5", 8, [](const OpPtrs& p, sa_shape s, bool, void*) {
-                       sa_params q;
-                       sa_params_init(&q);
-                       q.lambda = 0.3f;
-                       return sa_cpu_ntd_lrelu_forward(p.x, nullptr, p.y, s, &q);
-                   }});
+    // NTD: the dense iterations (sa_internal_cpu_ntd_dense) beside the default (the incremental
+    // scheme for the hard form)
+    auto ntd = [](int dense) {
+        return [dense](const OpPtrs& p, sa_shape s, bool, void*) {
+            sa_params q;
+            sa_params_init(&q);
+            q.lambda = 0.3f;
+            sa_internal_cpu_ntd_dense(dense);
+            const int rc = sa_cpu_ntd_lrelu_forward(p.x, nullptr, p.y, s, &q);
+            sa_internal_cpu_ntd_dense(0);
+            return rc;
+        };
+    };
+    ops.push_back({"ntd_lrelu hard S=3 P=1 T=5 (dense)", 8, ntd(1)});
+    ops.push_back({"ntd_lrelu hard S=3 P=1 T=5", 8, ntd(0)});
     return ops;
 }
 

@@ -138,7 +138,7 @@ void ntd_task(void* ctx, int64_t task) {
         const int64_t lr0 = std::max<int64_t>(0, R0 - grow - a.er0), lr1 = std::min<int64_t>(a.H, R1 + grow - a.er0);
         a.x0 = std::max<int64_t>(0, C0 - grow - a.ec0);
         a.x1 = std::min<int64_t>(a.W, C1 + grow - a.ec0);
-        j.iter(a, lr0, lr1, tmp);  // tmp holds the 8 acc rows
+        j.iter(a, lr0, lr1, tmp);  // tmp holds the acc rows
         std::swap(a.va, a.vb);
     }
 }
