@@ -126,8 +126,7 @@ void ntd_task(void* ctx, int64_t task) {
         for (int64_t b0 = a.c0, c1 = a.c1; b0 < c1; b0 += kNtdIncrBlock) {
             a.c0 = b0;
             a.c1 = std::min(c1, b0 + kNtdIncrBlock);
-            for (int64_t t = 0; t < (a.c1 - a.c0) * a.Hv; t++) k.ntd_init(a, t);
-            j.incr_fn(a, tmp);
+            j.incr_fn(a, tmp);  // makes v^0 itself, row by row
         }
         return;
     }
@@ -146,9 +145,25 @@ void ntd_task(void* ctx, int64_t task) {
 // Tiles and channel groups: of the output tiles TH x TW (each the whole extent or 1024, 512,
 // .. 16) and channel groups G (C, 64, 32, .. 1) whose task workspace fits kNtdTaskFloats, the
 // one with the least estimated time on the threads: per task, the weights of its extended
-// region (about 88 channel-iterations' worth per pixel: scalar-ish box sums and exp, in the
-// baseline build), the guide (C channels read per pixel) and the T iterations of its channels
-// over the shrinking rectangles; tasks spread over the threads in rounds.
+// region (kWeightCost channel-iterations' worth per pixel: box sums, exp, normalisation and,
+// for the incremental scheme, the copy by source; measured on AVX-512, 2026-12-01), the guide
+// (C channels read per pixel) and the iterations of its channels over the shrinking rectangles
+// (the first only, and a quarter more for the flips, in the incremental scheme); the tasks
+// shared by the threads, and no less than the largest task.
+constexpr double kWeightCost = 40.0;
+
+// The extents along one side of I pixels cut into tiles of T0, each grown by g on both sides
+// and clipped to the image: their sum and the largest.
+void extents(int64_t I, int64_t T0, int64_t g, double& sum, int64_t& largest) {
+    sum = 0.0;
+    largest = 0;
+    for (int64_t a = 0; a < I; a += T0) {
+        const int64_t e = std::min(I, a + T0 + g) - std::max<int64_t>(0, a - g);
+        sum += (double)e;
+        largest = std::max(largest, e);
+    }
+}
+
 std::atomic<int64_t> g_force_tile{0}, g_force_group{0};  // sa_internal_cpu_ntd_tiles
 std::atomic<int> g_ntd_dense{0};                          // sa_internal_cpu_ntd_dense
 
@@ -169,20 +184,33 @@ void ntd_plan(NtdJob& j, int threads) {
                 if (tw0 != 0 && tw0 >= IW) continue;
                 const int64_t eh = std::min(IH, TH + 2 * halo), ew = std::min(IW, TW + 2 * halo);
                 if (ntd_sizes(eh, ew, G, j.Cg, j.S, j.P, j.knn, j.incr_fn).total > kNtdTaskFloats) continue;
+                // Every term is a product of a row and a column extent, so its sum over the
+                // tiles is the product of the sums along each side (edge tiles have one-sided
+                // halos: taking the full halo everywhere favoured whole-extent strips).
                 const int64_t ngroups = (j.C + G - 1) / G;
-                const int64_t tiles = j.N * ((IH + TH - 1) / TH) * ((IW + TW - 1) / TW);
-                const int64_t tasks = tiles * ngroups;
-                double it = 0.0;
+                const int64_t nr = (IH + TH - 1) / TH, nc = (IW + TW - 1) / TW;
+                double sh, sw;
+                int64_t mh, mw;
+                extents(IH, TH, halo, sh, mh);
+                extents(IW, TW, halo, sw, mw);
+                double it_sum = 0.0, it_max = 0.0;
                 for (int t = 1; t <= (j.incr_fn ? 1 : j.T); t++) {
                     const int64_t g = (int64_t)(j.T - t) * j.S;
-                    it += (double)std::min(eh, TH + 2 * g) * (double)std::min(ew, TW + 2 * g);
+                    double rh, rw;
+                    int64_t xh, xw;
+                    extents(IH, TH, g, rh, xh);
+                    extents(IW, TW, g, rw, xw);
+                    it_sum += rh * rw;
+                    it_max += (double)xh * (double)xw;
                 }
-                if (j.incr_fn) it *= 1.25;  // the flips' windows after the dense first iteration
-                const double per_task = 88.0 * (double)(eh * ew) +
-                                        (j.guide ? 0.0 : (double)j.C * (double)((eh + 2 * pad) * (ew + 2 * pad)) / 4.0) +
-                                        (double)G * it;
-                const double rounds = (double)((tasks + threads - 1) / threads);
-                const double time = rounds * per_task;
+                const double flips = j.incr_fn ? 1.25 : 1.0;  // the flips' windows after the dense first iteration
+                auto cost = [&](double eh_ew, double padded, double it) {
+                    return kWeightCost * eh_ew + (j.guide ? 0.0 : (double)j.C * padded / 4.0) + (double)G * it * flips;
+                };
+                const double total = (double)(j.N * ngroups) *
+                                     cost(sh * sw, (sh + 2.0 * pad * nr) * (sw + 2.0 * pad * nc), it_sum);
+                const double largest = cost((double)mh * mw, (double)(mh + 2 * pad) * (mw + 2 * pad), it_max);
+                const double time = std::max(total / threads, largest);
                 if (best < 0.0 || time < best) {
                     best = time;
                     bTH = TH;

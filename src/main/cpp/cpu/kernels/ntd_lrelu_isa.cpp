@@ -289,7 +289,16 @@ void ntd_incr_fn(const NtdArgs& j0, float* acc) {
     j.x1 = q1.c1;
     with_relu<false>(j.gp, [&](auto relu) {
         constexpr bool R = decltype(relu)::value;
-        ntd_iter_channels<S, false, kOutF, R>(j, q1.r0, q1.r1, acc);
+        // v^0 row by row just ahead of the rows that read it (padded rows i .. i + 2S for row
+        // i), so that o's rows are still in cache when the dense pass reads them again for f,
+        // and only the rows iteration 1 reads are made.
+        const int64_t nc = j.c1 - j.c0;
+        int64_t next = q1.r0;  // the next padded row of v^0 to make
+        for (int64_t i = q1.r0; i < q1.r1; i++) {
+            for (; next <= i + 2 * S && next < j.Hv; next++)
+                for (int64_t cl = 0; cl < nc; cl++) ntd_init(j, cl * j.Hv + next);
+            ntd_iter_channels<S, false, kOutF, R>(j, i, i + 1, acc);
+        }
         for (int64_t cl = 0; cl < j.c1 - j.c0; cl++) ntd_incr_channel<S, R>(j, cl);
     });
 }
