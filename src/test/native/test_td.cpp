@@ -755,6 +755,27 @@ void test_ntd_against_reference() {
             run_ntd_case(s, p, o, nullptr, "noise");
         }
     }
+    // The smallest and the largest search window, and a caller's guide with k-nearest
+    // truncation, on noise.
+    for (int S : {0, 1, 7}) {
+        sa_shape s{1, 3, 33, 41};
+        std::vector<float> o = random_tensor(s, seed++);
+        sa_params p = defaults();
+        p.search = S;
+        p.patch = S == 7 ? 3 : 1;
+        p.lambda = 0.6f;
+        p.iterations = 4;
+        run_ntd_case(s, p, o, nullptr, "noise");
+    }
+    {
+        sa_shape s{2, 3, 27, 30}, gs{2, 2, 27, 30};
+        std::vector<float> o = random_tensor(s, seed++), g = random_tensor(gs, seed++);
+        sa_params p = defaults();
+        p.guide_channels = 2;
+        p.knn = 9;
+        p.lambda = 0.5f;
+        run_ntd_case(s, p, o, g.data(), "noise");
+    }
 }
 
 // ---- threads and instruction sets ----
