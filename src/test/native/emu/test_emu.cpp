@@ -78,9 +78,12 @@ int64_t faults() {
 int cpu_reference_forward(int op, const float* a, const float* b, float* y, sa_shape s, const sa_params* p) {
     const int isa = sa_cpu_isa();
     if (sa_cpu_isa_supported(SA_ISA_AVX2)) sa_cpu_set_isa(SA_ISA_AVX2);
-    const int mode = sa_internal_cpu_td_direct(1);
+    // The CPU's dense hard-form iterations (TD's direct kernels, NTD's dense iterations), the
+    // algorithm of the CUDA kernels, rather than the incremental schemes' running sums.
+    const int mode = sa_internal_cpu_td_direct(1), ntd_mode = sa_internal_cpu_ntd_dense(1);
     const int rc = sa_cpu_forward(op, a, b, y, s, p);
     sa_internal_cpu_td_direct(mode);
+    sa_internal_cpu_ntd_dense(ntd_mode);
     sa_cpu_set_isa(isa);
     return rc;
 }
