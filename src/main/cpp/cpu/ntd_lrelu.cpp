@@ -152,16 +152,21 @@ void ntd_task(void* ctx, int64_t task) {
 // shared by the threads, and no less than the largest task.
 constexpr double kWeightCost = 40.0;
 
-// The extents along one side of I pixels cut into tiles of T0, each grown by g on both sides
-// and clipped to the image: their sum and the largest.
+// The extents along one side of I pixels cut into tiles of T0 (tile q from a = q T0), each
+// grown by g on both sides and clipped to the image, min(I, a + T0 + g) - max(0, a - g): their
+// sum in closed form (the planner evaluates it for every candidate and iteration; checked
+// against the loop over tiles for random I, T0, g) and the largest (min(I, T0 + 2g), exact
+// wherever an unclipped tile exists).
 void extents(int64_t I, int64_t T0, int64_t g, double& sum, int64_t& largest) {
-    sum = 0.0;
-    largest = 0;
-    for (int64_t a = 0; a < I; a += T0) {
-        const int64_t e = std::min(I, a + T0 + g) - std::max<int64_t>(0, a - g);
-        sum += (double)e;
-        largest = std::max(largest, e);
-    }
+    const int64_t nt = (I + T0 - 1) / T0;
+    const int64_t m = I - g < T0 ? 0 : std::min(nt, (I - g) / T0);  // tiles with a + T0 + g <= I
+    const double hi = (double)T0 * (double)m * (double)(m + 1) / 2.0 + (double)g * m + (double)(nt - m) * I;
+    const int64_t q0 = g / T0 + 1;  // the first tile with a - g > 0
+    const double lo = q0 >= nt ? 0.0
+                               : (double)T0 * ((double)(nt - 1) * nt / 2.0 - (double)(q0 - 1) * q0 / 2.0) -
+                                     (double)g * (nt - q0);
+    sum = hi - lo;
+    largest = std::min(I, T0 + 2 * g);
 }
 
 std::atomic<int64_t> g_force_tile{0}, g_force_group{0};  // sa_internal_cpu_ntd_tiles
