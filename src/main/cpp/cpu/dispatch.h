@@ -185,11 +185,11 @@ struct KernelTable {
     void (*ntd_normalise)(const NtdArgs& j, int64_t i, float* scratch);
     void (*ntd_init)(const NtdArgs& j, int64_t task);
     void (*ntd_sources)(const NtdArgs& j, int64_t row);  // the incremental scheme's weights by source
-    // td_soft_point and the NTD stages other than ntd_iter are the baseline build's in every
-    // table (kernels/table_isa.cpp): one build keeps their results (the NTD weights, the
-    // pointwise soft gate) the same bits on every CPU, where the AVX2 and AVX-512 builds
-    // would round differently (FMA contraction). They run once per call or per sample, not
-    // per iteration.
+    // td_soft_point is the baseline build's in every table (kernels/table_isa.cpp): one build
+    // keeps the pointwise soft gate the same bits on every CPU, where the AVX2 and AVX-512
+    // builds would round differently (FMA contraction). The NTD stages other than ntd_iter and
+    // ntd_incr are each build's own, compiled with -ffp-contract=off (ntd_stages_isa.cpp), which
+    // gives the same bits in every build.
 };
 
 extern const KernelTable kernels_baseline;

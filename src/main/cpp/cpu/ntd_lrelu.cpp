@@ -46,6 +46,7 @@ NtdSizes ntd_sizes(int64_t eh, int64_t ew, int64_t G, int64_t Cg, int S, int P, 
            mul_ok((size_t)(incr ? std::min<int64_t>(G, kNtdIncrBlock) : G), (size_t)Hv, &z.v) &&
            mul_ok(z.v, (size_t)pvv, &z.v);
     z.tmp = (size_t)std::max(std::max(wscr, nscr), ascr);
+    // (bounded by the K x eh x ew product checked above)
     z.incr = incr ? (size_t)(2 * eh * ew + (kNtdIncrBlock * eh * ew + 3) / 4 + 16 + (int64_t)K * eh * ew) : 0;
     z.gpad = (size_t)round_up((int64_t)z.gpad, 16);
     z.wt = (size_t)round_up((int64_t)z.wt, 16);
@@ -297,7 +298,8 @@ int sa_cpu_ntd_lrelu_forward(const float* o, const float* guide, float* y, sa_sh
                     "halo, v of %lld channels) exceeds the workspace budget of %.1f MiB (sa_cpu_set_workspace_limit); "
                     "nothing was allocated",
                     fn, mib, ntd_K(j.S), (long long)std::min(j.IH, j.TH + 2 * halo),
-                    (long long)std::min(j.IW, j.TW + 2 * halo), (long long)std::min(j.C, j.G), limit);
+                    (long long)std::min(j.IW, j.TW + 2 * halo),
+                    (long long)(j.incr_fn ? std::min(std::min(j.C, j.G), kNtdIncrBlock) : std::min(j.C, j.G)), limit);
 
     const int64_t tasks = j.N * j.row_tiles * j.col_tiles * j.groups;
     run_tasks(tasks, ntd_task, &j, threads > 1);

@@ -1,6 +1,7 @@
 // NTD-LReLU CPU kernels, compiled once per instruction set (isa.h): one iteration over a block
 // of rows for S = 0..7 fixed at compile time, and the hard form's incremental scheme. The
-// per-tile stages (guide, weights, normalisation, v^0) are in ntd_stages_isa.cpp.
+// per-tile stages (guide, weights, normalisation, v^0, weights by source) are in
+// ntd_stages_isa.cpp.
 // ntd_lrelu.cpp plans the tiles (NtdArgs: each stage sees the tile's extended region as its
 // image) and runs them as tasks.
 #include <stdint.h>
@@ -85,6 +86,16 @@ SA_INLINE void ntd_f_row(float* __restrict vd, uint8_t* __restrict ur, const flo
 #endif
 }
 
+// y over [x0, x1) of a row from o and the gates in bit 0 of u (the same rule as every later
+// rewrite of y, so y always follows the stored gate whatever the compiler fuses).
+template <bool RELU>
+SA_INLINE void ntd_y_row(float* __restrict y, const uint8_t* __restrict ur, const float* __restrict orow,
+                         const GateParams& gp, int64_t x0, int64_t x1) {
+    const GateParams q = gp;
+#pragma omp simd
+    for (int64_t x = x0; x < x1; x++) y[x] = y_of<false, RELU>(orow[x], (ur[x] & 1) ? 1.0f : -1.0f, q);
+}
+
 // One iteration over rows [i0, i1) and columns [x0, x1) of the tile, for the channels of the
 // task, CB at a time: acc = W v, then f = o - lambda acc and the gate (the new v, or y), or f.
 template <int S, bool SOFT, int OUT, bool RELU, int CB>
@@ -106,9 +117,10 @@ SA_INLINE void ntd_iter_rows(const NtdArgs& j, int64_t i0, int64_t i1, int64_t c
             } else if (OUT == kOutV) {
                 td_gate_loop<SOFT, false, false>(vd, a, orow, lambda, gp, x0, x1);
             } else {
-                ntd_f_row(vd, j.u + (cl * j.H + i) * W, a, orow, lambda, x0, x1);
-                if (i >= j.R0 && i < j.R1)  // y of the output rectangle from these gates
-                    td_gate_loop<false, true, RELU>(j.y + off, a, orow, lambda, gp, j.C0, j.C1);
+                uint8_t* ur = j.u + (cl * j.H + i) * W;
+                ntd_f_row(vd, ur, a, orow, lambda, x0, x1);
+                if (i >= j.R0 && i < j.R1)  // y of the output rectangle from the stored gates
+                    ntd_y_row<RELU>(j.y + off, ur, orow, gp, j.C0, j.C1);
             }
         }
     }
@@ -243,6 +255,7 @@ SA_INLINE void ntd_incr_channel(const NtdArgs& j, int64_t cl) {
         // The gates of the windows again: the changed ones make the next list, and y where the
         // output rectangle holds them (the dense pass wrote y from the gates of iteration 1).
         int64_t nn = 0;
+        const bool last = t == j.T;  // its flips only rewrite y
         for (int64_t n = 0; n < ncur; n++) {
             int64_t pi, px;
             split(cur[n], pi, px);
@@ -253,7 +266,7 @@ SA_INLINE void ntd_incr_channel(const NtdArgs& j, int64_t cl) {
                 uint8_t* ur = u + yi * W;
                 auto flip = [&](int64_t xx, uint8_t g) {  // a second visit of the pixel finds it updated
                     ur[xx] = g;
-                    nxt[nn++] = (int32_t)(yi * W + xx);
+                    if (!last) nxt[nn++] = (int32_t)(yi * W + xx);
                     if (yi >= j.R0 && yi < j.R1 && xx >= j.C0 && xx < j.C1)
                         y[yi * IW + xx] = y_of<false, RELU>(o[yi * IW + xx], g ? 1.0f : -1.0f, gp);
                 };
@@ -273,6 +286,7 @@ SA_INLINE void ntd_incr_channel(const NtdArgs& j, int64_t cl) {
 #endif
             }
         }
+        if (last) break;
         std::sort(nxt, nxt + nn);
         std::swap(cur, nxt);
         ncur = nn;
@@ -293,6 +307,8 @@ void ntd_incr_fn(const NtdArgs& j0, float* acc) {
         // i), so that o's rows are still in cache when the dense pass reads them again for f,
         // and only the rows iteration 1 reads are made.
         const int64_t nc = j.c1 - j.c0;
+        // (The whole-vector tail of ntd_wv may read a padded row not made yet, or past va: its
+        // lanes land in acc's padding and are never used, as for the dense iterations.)
         int64_t next = q1.r0;  // the next padded row of v^0 to make
         for (int64_t i = q1.r0; i < q1.r1; i++) {
             for (; next <= i + 2 * S && next < j.Hv; next++)

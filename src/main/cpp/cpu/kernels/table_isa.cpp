@@ -1,5 +1,6 @@
 // The kernel table of one instruction set, sa::kernels_<isa> (../dispatch.h): this build's
-// functions from the kernel files, and the baseline build's for the stages every ISA shares.
+// functions from the kernel files, and the baseline build's soft-gate point function (see
+// KernelTable).
 #include "isa.h"
 
 namespace sa {
