@@ -1,8 +1,10 @@
 // Element-wise CPU kernels (LeakyReLU/ReLU/PReLU forward and backward, star), compiled once per
 // instruction set (isa.h). The loops are plain C++ that GCC vectorises (`omp simd`, with
-// -fopenmp-simd and no OpenMP runtime, tells it the rows do not alias); the per-element
-// formulas are sa_math.h's, the ones the CUDA kernels use.
+// -fopenmp-simd and no OpenMP runtime, tells it the rows do not alias), a cache line at a time
+// with the output prefetched ahead (prefetch.h); the per-element formulas are sa_math.h's, the
+// ones the CUDA kernels use.
 #include "isa.h"
+#include "prefetch.h"
 
 #include "../../common/sa_math.h"
 #include "spatialact/spatialact.h"
@@ -12,21 +14,18 @@ namespace SA_ISA_NS {
 
 void leaky(const float* x, float* y, int64_t n, float alpha) {
     // y may equal x (in place); each element is read before it is written.
-#pragma omp simd
-    for (int64_t i = 0; i < n; i++) y[i] = sa_leaky(x[i], alpha);
+    store_lines(y, n, [=](int64_t i) { return sa_leaky(x[i], alpha); });
 }
 
 void leaky_backward(const float* x, const float* dy, float* dx, int64_t n, float alpha) {
-#pragma omp simd
-    for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * sa_leaky_grad(x[i], alpha);
+    store_lines(dx, n, [=](int64_t i) { return dy[i] * sa_leaky_grad(x[i], alpha); });
 }
 
 namespace {
 
 template <int ACT>
 void star_t(const float* a, const float* b, float* y, int64_t n, float alpha) {
-#pragma omp simd
-    for (int64_t i = 0; i < n; i++) y[i] = sa_star_act(a[i], ACT, alpha) * b[i];
+    store_lines(y, n, [=](int64_t i) { return sa_star_act(a[i], ACT, alpha) * b[i]; });
 }
 
 }  // namespace

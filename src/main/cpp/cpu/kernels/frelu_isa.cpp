@@ -3,9 +3,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <algorithm>
+
 #include "isa.h"
 
 #include "../../common/sa_math.h"
+#include "prefetch.h"
 #include "simd.h"
 #include "spatialact/spatialact.h"
 
@@ -16,10 +19,17 @@ namespace {
 // A row of zeros standing in for the input rows above and below the image (zero padding).
 alignas(64) const float kZeroRow[kColTile + 2 * (SA_FRELU_MAX_K / 2) + 16] = {};
 
-// Output rows computed per pass over the columns. Each of the K + kRows - 1 input rows that a
+// Output rows computed per pass over the columns. Each of the K + rows - 1 input rows that a
 // pass reads is loaded once per column vector and feeds every output row whose window holds
-// it: a 3x3 kernel issues (kRows + 2) x 3 loads per kRows output vectors instead of 9 each.
-constexpr int kRows = simd::kLanes == 16 ? 8 : 4;  // AVX-512 has the registers for 8
+// it: a 3x3 kernel issues (rows + 2) x 3 loads per `rows` output vectors instead of 9 each.
+// Tiles read in place (kRowsDirect): each row of a pass is a stream of its own (input and
+// output), and on AVX-512 3 rows instead of 8 (the choice until 2026-12-02; it has the
+// registers for 8) took FReLU from 0.8x to 0.97x LeakyReLU on 1x64x256x256 and 1x64x512x512,
+// with the prefetches of frelu_direct (2 and 4 rows within a few percent, 1 slower;
+// docs/PERFORMANCE.md). Narrow tiles (kRowsRing, copied into the ring, e.g. 32 x 32 planes in
+// cache) are bound by the work per pass instead: 8 rows there.
+constexpr int kRowsDirect = simd::kLanes == 16 ? 3 : 4;
+constexpr int kRowsRing = simd::kLanes == 16 ? 8 : 4;
 
 using simd::V;
 
@@ -138,7 +148,17 @@ inline void frelu_direct(const float* const* row, float* const* yr, int64_t c0, 
     const int64_t mis = (int64_t)(((uintptr_t)yq[0] / sizeof(float)) % L);
     int64_t q = qb + (mis ? L - mis : 0);  // <= qb + L - 1 <= cs + L - 1
     if (q > cs) frelu_vec<K, LIGHT, ROWS>(rp, yq, cs - qb, wv, biasv);  // covers [cs, q)
-    for (; q <= qlast; q += L) frelu_vec<K, LIGHT, ROWS>(rp, yq, q - qb, wv, biasv);
+    // Prefetches (prefetch.h): each output row's next vector into L1 for writing, and the
+    // columns of the next pass (ROWS rows down: its new input rows and its output rows) into L2.
+    // Without them the stores' reads for ownership and the short row streams, which the hardware
+    // prefetchers pick up late, left FReLU at 0.65-0.7x LeakyReLU on tensors beyond L2.
+    const int64_t down = ROWS * W;
+    for (; q <= qlast; q += L) {
+        for (int r = 0; r < ROWS; r++) prefetch_store(yq[r] + (q - qb) + L);
+        for (int m = K - 1; m < M; m++) __builtin_prefetch(rp[m] + (q - qb) + down, 0, 2);
+        for (int r = 0; r < ROWS; r++) __builtin_prefetch(yq[r] + (q - qb) + down, 1, 2);
+        frelu_vec<K, LIGHT, ROWS>(rp, yq, q - qb, wv, biasv);
+    }
     if (q < ce) frelu_vec<K, LIGHT, ROWS>(rp, yq, ce - L - qb, wv, biasv);  // overlaps, same values
 
     if (left || right) {
@@ -177,15 +197,15 @@ inline void frelu_direct(const float* const* row, float* const* yr, int64_t c0, 
     }
 }
 
-// FReLU over one tile of one plane, in one pass: kRows output rows at a time, each loaded input
+// FReLU over one tile of one plane, in one pass: kRowsDirect or kRowsRing output rows at a time, each loaded input
 // vector feeding every output row whose window holds it. Tiles of at least 3 * kLanes + 2R
 // columns read x in place (frelu_direct); narrower ones copy their input rows, as they are first
-// needed, into a ring of K + kRows - 1 zero-padded rows so that every column runs the same code.
+// needed, into a ring of K + kRowsRing - 1 zero-padded rows so that every column runs the same code.
 // Rows above and below the image read kZeroRow. x is read from memory once and y written once.
 template <int K, bool LIGHT>
 void frelu_t(const FreluTask& t) {
     constexpr int R = K / 2;
-    constexpr int NB = K + kRows - 1;                          // window rows of a pass
+    constexpr int NB = K + std::max(kRowsDirect, kRowsRing) - 1;  // window rows of a pass (at most)
     // Floats per ring slot: the ring serves only tiles narrower than 3 vectors + 2R columns.
     constexpr int64_t PW = (3 * simd::kLanes + 4 * R + 15) / 16 * 16;
     constexpr int NW = LIGHT ? 2 * K : K * K;
@@ -213,7 +233,21 @@ void frelu_t(const FreluTask& t) {
         // Zero padding is exactly R columns at an image edge (constant-size stores, no call).
         if (lo > c0 - R)
             for (int q = 0; q < R; q++) d[q] = 0.0f;
-        memcpy(d + (lo - (c0 - R)), t.x + row * W + lo, sizeof(float) * (hi - lo));
+        // Whole vectors and a scalar tail, not memcpy: a call per row of ~34 floats (with the
+        // vector registers saved around it) cost a third of a 32 x 32 plane. The empty asm
+        // hides the index from GCC, which otherwise turns the loops back into memcpy calls.
+        float* dd = d + (lo - (c0 - R));
+        const float* ss = t.x + row * W + lo;
+        const int64_t len = hi - lo;
+        int64_t k = 0;
+        for (; k + simd::kLanes <= len; k += simd::kLanes) {
+            simd::store(dd + k, simd::load(ss + k));
+            __asm__("" : "+r"(k));
+        }
+        for (; k < len; k++) {
+            dd[k] = ss[k];
+            __asm__("" : "+r"(k));
+        }
         if (hi < c1 + R)
             for (int q = 0; q < R; q++) d[n + R + q] = 0.0f;
     };
@@ -221,17 +255,18 @@ void frelu_t(const FreluTask& t) {
     // a copy overwrites (row - NB) is no longer needed.
     int64_t next = t.r0 - R;  // first input row not yet copied
     for (int64_t i = t.r0; i < t.r1;) {
-        const int step = t.r1 - i >= kRows ? kRows : 1;
+        const int rows = direct ? kRowsDirect : kRowsRing;
+        const int step = t.r1 - i >= rows ? rows : 1;
         const float* row[NB];  // window rows: image rows, or NULL above and below the image
         for (int m = 0; m < step + K - 1; m++) {
             const int64_t r = i - R + m;
             row[m] = r >= 0 && r < H ? t.x + r * W : nullptr;
         }
-        float* yr[kRows];
+        float* yr[NB];
         for (int r = 0; r < step; r++) yr[r] = t.y + (i + r) * W + c0;
         if (direct) {
-            if (step == kRows)
-                frelu_direct<K, LIGHT, kRows>(row, yr, c0, n, W, wv, biasv);
+            if (step == kRowsDirect)
+                frelu_direct<K, LIGHT, kRowsDirect>(row, yr, c0, n, W, wv, biasv);
             else
                 frelu_direct<K, LIGHT, 1>(row, yr, c0, n, W, wv, biasv);
         } else {
@@ -249,8 +284,8 @@ void frelu_t(const FreluTask& t) {
                 }
                 rp[m] = slot;
             }
-            if (step == kRows)
-                frelu_rows<K, LIGHT, kRows>(rp, yr, n, wv, biasv, w, bias);
+            if (step == kRowsRing)
+                frelu_rows<K, LIGHT, kRowsRing>(rp, yr, n, wv, biasv, w, bias);
             else
                 frelu_rows<K, LIGHT, 1>(rp, yr, n, wv, biasv, w, bias);
         }
