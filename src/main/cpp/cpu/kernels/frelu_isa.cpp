@@ -26,9 +26,11 @@ alignas(64) const float kZeroRow[kColTile + 2 * (SA_FRELU_MAX_K / 2) + 16] = {};
 // output), and on AVX-512 3 rows instead of 8 (the choice until 2026-12-02; it has the
 // registers for 8) took FReLU from 0.8x to 0.97x LeakyReLU on 1x64x256x256 and 1x64x512x512,
 // with the prefetches of frelu_direct (2 and 4 rows within a few percent, 1 slower;
-// docs/PERFORMANCE.md). Narrow tiles (kRowsRing, copied into the ring, e.g. 32 x 32 planes in
-// cache) are bound by the work per pass instead: 8 rows there.
-constexpr int kRowsDirect = simd::kLanes == 16 ? 3 : 4;
+// docs/PERFORMANCE.md). k = 5 and 7 are bound by the arithmetic and the loads per output
+// instead (3 rows made them 10-25% slower): 8 rows, as the narrow tiles (kRowsRing, copied into
+// the ring, e.g. 32 x 32 planes in cache).
+template <int K>
+constexpr int kRowsDirect = simd::kLanes == 16 ? (K <= 3 ? 3 : 8) : 4;
 constexpr int kRowsRing = simd::kLanes == 16 ? 8 : 4;
 
 using simd::V;
@@ -197,15 +199,16 @@ inline void frelu_direct(const float* const* row, float* const* yr, int64_t c0, 
     }
 }
 
-// FReLU over one tile of one plane, in one pass: kRowsDirect or kRowsRing output rows at a time, each loaded input
-// vector feeding every output row whose window holds it. Tiles of at least 3 * kLanes + 2R
-// columns read x in place (frelu_direct); narrower ones copy their input rows, as they are first
-// needed, into a ring of K + kRowsRing - 1 zero-padded rows so that every column runs the same code.
+// FReLU over one tile of one plane, in one pass: kRowsDirect<K> or kRowsRing output rows at a
+// time, each loaded input vector feeding every output row whose window holds it. Tiles of at
+// least 3 * kLanes + 2R columns read x in place (frelu_direct); narrower ones copy their input
+// rows, as they are first needed, into a ring of NB zero-padded rows so that every column runs
+// the same code.
 // Rows above and below the image read kZeroRow. x is read from memory once and y written once.
 template <int K, bool LIGHT>
 void frelu_t(const FreluTask& t) {
     constexpr int R = K / 2;
-    constexpr int NB = K + std::max(kRowsDirect, kRowsRing) - 1;  // window rows of a pass (at most)
+    constexpr int NB = K + std::max(kRowsDirect<K>, kRowsRing) - 1;  // window rows of a pass (at most)
     // Floats per ring slot: the ring serves only tiles narrower than 3 vectors + 2R columns.
     constexpr int64_t PW = (3 * simd::kLanes + 4 * R + 15) / 16 * 16;
     constexpr int NW = LIGHT ? 2 * K : K * K;
@@ -255,7 +258,7 @@ void frelu_t(const FreluTask& t) {
     // a copy overwrites (row - NB) is no longer needed.
     int64_t next = t.r0 - R;  // first input row not yet copied
     for (int64_t i = t.r0; i < t.r1;) {
-        const int rows = direct ? kRowsDirect : kRowsRing;
+        const int rows = direct ? kRowsDirect<K> : kRowsRing;
         const int step = t.r1 - i >= rows ? rows : 1;
         const float* row[NB];  // window rows: image rows, or NULL above and below the image
         for (int m = 0; m < step + K - 1; m++) {
@@ -265,8 +268,8 @@ void frelu_t(const FreluTask& t) {
         float* yr[NB];
         for (int r = 0; r < step; r++) yr[r] = t.y + (i + r) * W + c0;
         if (direct) {
-            if (step == kRowsDirect)
-                frelu_direct<K, LIGHT, kRowsDirect>(row, yr, c0, n, W, wv, biasv);
+            if (step == kRowsDirect<K>)
+                frelu_direct<K, LIGHT, kRowsDirect<K>>(row, yr, c0, n, W, wv, biasv);
             else
                 frelu_direct<K, LIGHT, 1>(row, yr, c0, n, W, wv, biasv);
         } else {
