@@ -26,11 +26,12 @@ alignas(64) const float kZeroRow[kColTile + 2 * (SA_FRELU_MAX_K / 2) + 16] = {};
 // output), and on AVX-512 3 rows instead of 8 (the choice until 2026-12-02; it has the
 // registers for 8) took FReLU from 0.8x to 0.97x LeakyReLU on 1x64x256x256 and 1x64x512x512,
 // with the prefetches of frelu_direct (2 and 4 rows within a few percent, 1 slower;
-// docs/PERFORMANCE.md). k = 5 and 7 are bound by the arithmetic and the loads per output
-// instead (3 rows made them 10-25% slower): 8 rows, as the narrow tiles (kRowsRing, copied into
-// the ring, e.g. 32 x 32 planes in cache).
+// docs/PERFORMANCE.md); AVX2 3 instead of 4 (0.85x -> 0.89x). k = 5 and 7 are bound by the
+// arithmetic and the loads per output instead (3 rows made them 10-25% slower): 8 rows (AVX2 4),
+// as the narrow tiles (kRowsRing, copied into the ring, e.g. 32 x 32 planes in cache). SSE2 and
+// NEON (4 lanes, not measured for this): 4 rows, as before.
 template <int K>
-constexpr int kRowsDirect = simd::kLanes == 16 ? (K <= 3 ? 3 : 8) : 4;
+constexpr int kRowsDirect = simd::kLanes == 16 ? (K <= 3 ? 3 : 8) : simd::kLanes == 8 ? (K <= 3 ? 3 : 4) : 4;
 constexpr int kRowsRing = simd::kLanes == 16 ? 8 : 4;
 
 using simd::V;
