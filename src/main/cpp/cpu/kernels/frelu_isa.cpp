@@ -36,13 +36,14 @@ constexpr int kRowsRing = simd::kLanes == 16 ? 8 : 4;
 
 using simd::V;
 
-// Output columns [q, q + kLanes) of ROWS consecutive rows. rp[m][q + b] is the zero-padded
-// input of window row m (ROWS + K - 1 of them) at column q + b - R relative to the first
-// output; yr[r] is output row r; the centre tap rp[r + R][q + R] is the x of the max.
-// Summation order, shared with the scalar tail below and the CUDA kernel: acc = bias, then
-// the K*K products a-major, b-minor (LIGHT: (bias + row taps) + column taps).
-template <int K, bool LIGHT, int ROWS>
-inline void frelu_vec(const float* const* rp, float* const* yr, int64_t q, const V* w, V bias) {
+// The arithmetic of one output vector in each of ROWS consecutive rows: ld(m, b) is the input
+// of window row m (ROWS + K - 1 of them) at tap column b, relative to the first output column
+// (a register: a vector load, or a masked one at image edges); out[r] is output row r's vector.
+// The centre tap ld(r + R, R) is the x of the max. Summation order, shared with the scalar
+// tail below and the CUDA kernel: acc = bias, then the K*K products a-major, b-minor (LIGHT:
+// (bias + row taps) + column taps).
+template <int K, bool LIGHT, int ROWS, class LD>
+inline __attribute__((always_inline)) void frelu_core(LD ld, V* out, const V* w, V bias) {
     constexpr int R = K / 2;
     V acc[ROWS], xc[ROWS];
     if (!LIGHT) {
@@ -55,7 +56,7 @@ inline void frelu_vec(const float* const* rp, float* const* yr, int64_t q, const
         for (int m = 0; m < ROWS + K - 1; m++)
 #pragma GCC unroll 16
             for (int b = 0; b < K; b++) {
-                const V v = simd::load_reg(rp[m] + q + b);
+                const V v = ld(m, b);
 #pragma GCC unroll 16
                 for (int r = 0; r < ROWS; r++) {
                     const int a = m - r;
@@ -67,13 +68,12 @@ inline void frelu_vec(const float* const* rp, float* const* yr, int64_t q, const
         // The centre column of every window row feeds the column sums of up to K output rows.
         V ctr[ROWS + K - 1];
 #pragma GCC unroll 16
-        for (int m = 0; m < ROWS + K - 1; m++) ctr[m] = simd::load_reg(rp[m] + q + R);
+        for (int m = 0; m < ROWS + K - 1; m++) ctr[m] = ld(m, R);
 #pragma GCC unroll 16
         for (int r = 0; r < ROWS; r++) {
             V hs = bias, vs = simd::set1(0.0f);
 #pragma GCC unroll 16
-            for (int b = 0; b < K; b++)
-                hs = simd::fmadd(w[b], b == R ? ctr[r + R] : simd::load_reg(rp[r + R] + q + b), hs);
+            for (int b = 0; b < K; b++) hs = simd::fmadd(w[b], b == R ? ctr[r + R] : ld(r + R, b), hs);
 #pragma GCC unroll 16
             for (int a = 0; a < K; a++) vs = simd::fmadd(w[K + a], ctr[r + a], vs);
             acc[r] = simd::add(hs, vs);
@@ -81,8 +81,61 @@ inline void frelu_vec(const float* const* rp, float* const* yr, int64_t q, const
         }
     }
 #pragma GCC unroll 16
-    for (int r = 0; r < ROWS; r++) simd::store(yr[r] + q, simd::max_nan(xc[r], acc[r]));
+    for (int r = 0; r < ROWS; r++) out[r] = simd::max_nan(xc[r], acc[r]);
 }
+
+// Output columns [q, q + kLanes) of ROWS consecutive rows. rp[m][q + b] is the zero-padded
+// input of window row m at column q + b - R relative to the first output; yr[r] is output row r.
+template <int K, bool LIGHT, int ROWS>
+inline void frelu_vec(const float* const* rp, float* const* yr, int64_t q, const V* w, V bias) {
+    V out[ROWS];
+    frelu_core<K, LIGHT, ROWS>([&](int m, int b) { return simd::load_reg(rp[m] + q + b); }, out, w, bias);
+#pragma GCC unroll 16
+    for (int r = 0; r < ROWS; r++) simd::store(yr[r] + q, out[r]);
+}
+
+#if defined(__AVX512F__)
+// The same on the input in place, for tiles narrower than frelu_direct needs: rp[m] + q + b is
+// input column c0 + q + b - R of window row m (or kZeroRow), lm[b] the lanes of tap column b
+// inside the image (the others load zero: the zero padding, without touching memory), sm the
+// lanes inside the tile (stored).
+template <int K, bool LIGHT, int ROWS>
+inline void frelu_vec_masked(const float* const* rp, float* const* yr, int64_t q, const __mmask16* lm, __mmask16 sm,
+                             const V* w, V bias) {
+    V out[ROWS];
+    frelu_core<K, LIGHT, ROWS>(
+        [&](int m, int b) {
+            V a{_mm512_maskz_loadu_ps(lm[b], rp[m] + q + b)};
+            __asm__("" : "+v"(a.v));  // kept in a register, as load_reg
+            return a;
+        },
+        out, w, bias);
+#pragma GCC unroll 16
+    for (int r = 0; r < ROWS; r++) _mm512_mask_storeu_ps(yr[r] + q, sm, out[r].v);
+}
+
+// ROWS output rows of a narrow tile (n < 3 * kLanes + 2R columns) from the input in place,
+// one masked vector per kLanes columns: no copy of the rows (the ring of the other ISAs cost a
+// third of a 32 x 32 plane). row[m] is window row m (an image row at column 0, or NULL).
+template <int K, bool LIGHT, int ROWS>
+inline void frelu_narrow(const float* const* row, float* const* yr, int64_t c0, int64_t n, int64_t W, const V* wv,
+                         V biasv) {
+    constexpr int R = K / 2, M = ROWS + K - 1;
+    constexpr int64_t L = simd::kLanes;
+    const float* rp[M];
+    for (int m = 0; m < M; m++) rp[m] = row[m] ? row[m] + (c0 - R) : kZeroRow;
+    for (int64_t q = 0; q < n; q += L) {
+        __mmask16 lm[K];
+        for (int b = 0; b < K; b++) {
+            const int64_t base = c0 + q + b - R;  // image column of lane 0
+            const int64_t lo = std::max<int64_t>(0, -base), hi = std::min<int64_t>(L, W - base);
+            lm[b] = hi > lo ? (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u)) : (__mmask16)0;
+        }
+        const int64_t ns = std::min<int64_t>(L, n - q);
+        frelu_vec_masked<K, LIGHT, ROWS>(rp, yr, q, lm, (__mmask16)((1u << ns) - 1u), wv, biasv);
+    }
+}
+#endif
 
 // The same, one column at a time, for tiles narrower than a vector.
 template <int K, bool LIGHT, int ROWS>
@@ -274,6 +327,14 @@ void frelu_t(const FreluTask& t) {
             else
                 frelu_direct<K, LIGHT, 1>(row, yr, c0, n, W, wv, biasv);
         } else {
+#if defined(__AVX512F__)
+            if (step == kRowsRing)
+                frelu_narrow<K, LIGHT, kRowsRing>(row, yr, c0, n, W, wv, biasv);
+            else
+                frelu_narrow<K, LIGHT, 1>(row, yr, c0, n, W, wv, biasv);
+            i += step;
+            continue;
+#endif
             const float* rp[NB];
             for (int m = 0; m < step + K - 1; m++) {
                 const int64_t r = i - R + m;
