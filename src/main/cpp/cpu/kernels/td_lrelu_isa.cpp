@@ -687,6 +687,28 @@ SA_INLINE uint32_t window16(int64_t lo, int n, int64_t c) {
     return a < b ? ((((uint32_t)1 << (b - a)) - 1) << (a - 16 * c)) : 0u;
 }
 
+#if defined(__AVX512F__)
+// Elements [T, T + 16) of prev ++ cur (T <= 16).
+template <int T>
+SA_INLINE __m512 td_shifted(__m512 prev, __m512 cur) {
+    if constexpr (T == 0) return prev;
+    else if constexpr (T == 16) return cur;
+    // (maskz with every lane: GCC's plain alignr starts from an "undefined" vector it then
+    // warns about.)
+    else return _mm512_castsi512_ps(_mm512_maskz_alignr_epi32((__mmask16)0xffff, _mm512_castps_si512(cur), _mm512_castps_si512(prev), T));
+}
+
+// sum_t g[t] x[j + t] for the 16 columns starting at element 0 of prev ++ cur: the first tap a
+// multiplication, then one FMA per tap, ascending (as td_hpass_f). 2R <= 16.
+template <int R, int... T>
+SA_INLINE __m512 td_hsum_shifted(const __m512* gv, __m512 prev, __m512 cur, std::integer_sequence<int, T...>) {
+    static_assert(2 * R <= 16, "two vectors hold the taps");
+    __m512 sv = _mm512_mul_ps(gv[0], prev);
+    ((sv = T == 0 ? sv : _mm512_fmadd_ps(gv[T], td_shifted<T>(prev, cur), sv)), ...);
+    return sv;
+}
+#endif
+
 template <int R>
 SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
     const int r = R > 0 ? R : a.r;
@@ -796,17 +818,8 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
                 rows[k] = (q >= 0 && q < eh) ? vrow(q) : zero;
             }
 #if defined(__AVX512F__)
-            if constexpr (R > 0) {  // whole vectors (the rows' zero margins reach pv), taps ascending
-                __m512 gw[2 * R + 1];
-                for (int t = 0; t <= 2 * R; t++) gw[t] = _mm512_set1_ps(g[t]);
-                for (int64_t j = 0; j < pv; j += 16) {
-                    __m512 sv = _mm512_mul_ps(gw[0], _mm512_loadu_ps(rows[0] + j));
-                    for (int t = 1; t <= 2 * R; t++) sv = _mm512_fmadd_ps(gw[t], _mm512_loadu_ps(rows[t] + j), sv);
-                    _mm512_storeu_ps(tmp + j, sv);
-                }
-            } else {
-                td_vpass<R>(tmp, rows, g, r, 0, pv);
-            }
+            // R > 0: the vertical pass is fused into the horizontal one below (register shifts).
+            if constexpr (R == 0) td_vpass<R>(tmp, rows, g, r, 0, pv);
 #else
             td_vpass<R>(tmp, rows, g, r, 0, pv);  // whole vectors: the rows' zero margins reach pv
 #endif
@@ -825,14 +838,27 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
             if (R == 0) td_hpass_f<R>(Fr + off, tmp, o, hs, g, r, lambda, 0, ew);
             __m512 gv[2 * R + 1];
             for (int t = 0; t <= 2 * R; t++) gv[t] = _mm512_set1_ps(g[t]);
+            // The vertical sums of padded columns [16j, 16j + 16) (zero past pv, as tmp's tail
+            // was), taps ascending: chunk k's horizontal taps read vectors k - 1 and k (off = 16,
+            // 2R <= 16), shifted in registers. (Through tmp in memory, each row's horizontal loads
+            // straddled the vertical pass's stores and waited for them: the rows ran one after
+            // another, 2-3x slower on small planes.) The same operations in the same order.
+            auto vsum = [&](int64_t j) {
+                if (16 * j >= pv) return _mm512_setzero_ps();
+                __m512 sv = _mm512_mul_ps(gv[0], _mm512_loadu_ps(rows[0] + 16 * j));
+                for (int t = 1; t <= 2 * R; t++) sv = _mm512_fmadd_ps(gv[t], _mm512_loadu_ps(rows[t] + 16 * j), sv);
+                return sv;
+            };
+            __m512 vprev = _mm512_setzero_ps();
+            if constexpr (R > 0) vprev = vsum(k_lo - 1);
             for (int64_t k = k_lo; k < k_hi; k++) {
                 const __mmask16 lanes = valid[k];
                 const __m512 ov = _mm512_maskz_loadu_ps(lanes, o + 16 * k - off);
                 __m512 f;
                 if constexpr (R > 0) {  // as td_hpass_f: taps ascending, then o - lambda * s
-                    const float* tp = tmp + 16 * k - off;
-                    __m512 sv = _mm512_mul_ps(gv[0], _mm512_loadu_ps(tp));
-                    for (int t = 1; t <= 2 * R; t++) sv = _mm512_fmadd_ps(gv[t], _mm512_loadu_ps(tp + t), sv);
+                    const __m512 vcur = vsum(k);
+                    const __m512 sv = td_hsum_shifted<R>(gv, vprev, vcur, std::make_integer_sequence<int, 2 * R + 1>{});
+                    vprev = vcur;
                     f = _mm512_fnmadd_ps(lv, sv, ov);
                     _mm512_mask_storeu_ps(Fr + 16 * k, lanes, f);
                 } else {
