@@ -975,7 +975,9 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
             }
             // y where a gate flipped: written again at every flip, so it ends at the final gate.
             for (uint32_t x = 0; x < nn; x++) {
-                const int64_t idx = next[x], i = idx / pf - r, j = idx % pf - off;  // local row, column
+                // (32-bit division: the flat indices and pf are below 2^32, td_incr_layout.)
+                const uint32_t idx = next[x], pr = idx / (uint32_t)pf, pc = idx - pr * (uint32_t)pf;
+                const int64_t i = (int64_t)pr - r, j = (int64_t)pc - off;  // local row, column
                 if (i < or0 || i >= or1 || j < oc0 || j >= oc0 + on) continue;
                 const float f = ((open[idx >> 4] >> (idx & 15)) & 1u) ? 1.0f : 0.0f;  // the gate as a sign
                 const float ov = orow(i)[j];
