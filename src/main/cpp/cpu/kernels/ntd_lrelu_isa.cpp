@@ -91,9 +91,26 @@ SA_INLINE void ntd_f_row(float* __restrict vd, uint8_t* __restrict ur, const flo
 template <bool RELU>
 SA_INLINE void ntd_y_row(float* __restrict y, const uint8_t* __restrict ur, const float* __restrict orow,
                          const GateParams& gp, int64_t x0, int64_t x1) {
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+    // 16 lanes with a masked tail, y_of's rule on the gate bits (GCC's loop over the bytes took
+    // 8-10% of the whole NTD call: 64-lane steps, a scalar epilogue over most of a row).
+    const __m512 one = _mm512_set1_ps(1.0f), av = _mm512_set1_ps(gp.alpha);
+    for (int64_t x = x0; x < x1; x += 16) {
+        const __mmask16 m = x + 16 <= x1 ? (__mmask16)0xffff : (__mmask16)((1u << (x1 - x)) - 1u);
+        const __mmask16 open = _mm_mask_test_epi8_mask(m, _mm_maskz_loadu_epi8(m, ur + x), _mm_set1_epi8(1));
+        const __m512 ov = _mm512_maskz_loadu_ps(m, orow + x);
+        __m512 yv;
+        if (RELU)  // open, or NaN o (kept): o; else +0
+            yv = _mm512_maskz_mov_ps(open | _mm512_cmp_ps_mask(ov, ov, _CMP_UNORD_Q), ov);
+        else  // o * 1 or o * alpha, as y_of
+            yv = _mm512_mul_ps(ov, _mm512_mask_blend_ps(open, av, one));
+        _mm512_mask_storeu_ps(y + x, m, yv);
+    }
+#else
     const GateParams q = gp;
 #pragma omp simd
     for (int64_t x = x0; x < x1; x++) y[x] = y_of<false, RELU>(orow[x], (ur[x] & 1) ? 1.0f : -1.0f, q);
+#endif
 }
 
 // One iteration over rows [i0, i1) and columns [x0, x1) of the tile, for the channels of the
