@@ -183,7 +183,7 @@ struct KernelTable {
     void (*ntd_guide)(const NtdArgs& j, int64_t task);
     void (*ntd_weights)(const NtdArgs& j, int64_t i0, int64_t i1, float* E, float* Hs);
     void (*ntd_normalise)(const NtdArgs& j, int64_t i, float* scratch);
-    void (*ntd_init)(const NtdArgs& j, int64_t task);
+    void (*ntd_init)(const NtdArgs& j, int64_t cl, int64_t pi);  // channel of the task, padded row
     void (*ntd_sources)(const NtdArgs& j, int64_t row);  // the incremental scheme's weights by source
     // td_soft_point is the baseline build's in every table (kernels/table_isa.cpp): one build
     // keeps the pointwise soft gate the same bits on every CPU, where the AVX2 and AVX-512

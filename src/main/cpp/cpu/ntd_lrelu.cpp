@@ -131,7 +131,8 @@ void ntd_task(void* ctx, int64_t task) {
         }
         return;
     }
-    for (int64_t t = 0; t < (a.c1 - a.c0) * a.Hv; t++) k.ntd_init(a, t);
+    for (int64_t cl = 0; cl < a.c1 - a.c0; cl++)
+        for (int64_t pi = 0; pi < a.Hv; pi++) k.ntd_init(a, cl, pi);
     for (int t = 1; t <= j.T; t++) {
         a.t = t;
         const int64_t grow = (int64_t)(j.T - t) * j.S;

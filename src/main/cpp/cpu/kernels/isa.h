@@ -48,7 +48,7 @@ void ntd_guide(const NtdArgs& j, int64_t task);
 void ntd_weights(const NtdArgs& j, int64_t i0, int64_t i1, float* E, float* Hs);
 void ntd_normalise(const NtdArgs& j, int64_t i, float* scratch);
 void ntd_sources(const NtdArgs& j, int64_t row);
-void ntd_init(const NtdArgs& j, int64_t task);
+void ntd_init(const NtdArgs& j, int64_t cl, int64_t pi);
 
 }  // namespace SA_ISA_NS
 

@@ -329,7 +329,7 @@ void ntd_incr_fn(const NtdArgs& j0, float* acc) {
         int64_t next = q1.r0;  // the next padded row of v^0 to make
         for (int64_t i = q1.r0; i < q1.r1; i++) {
             for (; next <= i + 2 * S && next < j.Hv; next++)
-                for (int64_t cl = 0; cl < nc; cl++) ntd_init(j, cl * j.Hv + next);
+                for (int64_t cl = 0; cl < nc; cl++) ntd_init(j, cl, next);
             ntd_iter_channels<S, false, kOutF, R>(j, i, i + 1, acc);
         }
         for (int64_t cl = 0; cl < j.c1 - j.c0; cl++) ntd_incr_channel<S, R>(j, cl);
