@@ -774,16 +774,19 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
     // per row cost as much as a row's arithmetic, so there are none.)
     memset(vring, 0, sizeof(float) * (size_t)(D * pv));
 #if defined(__AVX512F__)
-    // v^0 = o > 0 ? -1 : vclosed, whole vectors and a masked tail: narrow planes have only a
-    // vector or two per row, where a compiled loop's peeling and epilogue cost as much again.
+    // v^0 = o > 0 ? -1 : vclosed over the whole padded row, zero in the margins, as whole
+    // vectors at the positions the vertical pass loads them from (narrow planes have only a
+    // vector or two per row, where a compiled loop's peeling and epilogue cost as much again;
+    // and a row made just before its first use is loaded while its stores are in flight: a
+    // load that straddled two of them, as when the stores were offset by r, waited for both).
     auto init_v = [&](int64_t q, float* vr) {
-        float* v = vr + r;
-        const float* o = orow(q);
+        const float* o = orow(q) - r;  // padded column 0 (masked off below column r)
         const __m512 m1 = _mm512_set1_ps(-1.0f), vc = _mm512_set1_ps(gp.vclosed), zv = _mm512_setzero_ps();
-        for (int64_t j = 0; j < ew; j += 16) {
-            const __mmask16 lanes = (__mmask16)(ew - j >= 16 ? 0xffffu : ((1u << (ew - j)) - 1));
+        for (int64_t j = 0; j < pv; j += 16) {
+            const __mmask16 lanes = (__mmask16)window16(r, (int)ew, j / 16);  // padded columns [r, r + ew)
             const __m512 ov = _mm512_maskz_loadu_ps(lanes, o + j);
-            _mm512_mask_storeu_ps(v + j, lanes, _mm512_mask_blend_ps(_mm512_cmp_ps_mask(ov, zv, _CMP_GT_OQ), vc, m1));
+            const __mmask16 open = _mm512_mask_cmp_ps_mask(lanes, ov, zv, _CMP_GT_OQ);
+            _mm512_storeu_ps(vr + j, _mm512_maskz_mov_ps(lanes, _mm512_mask_blend_ps(open, vc, m1)));
         }
     };
 #else
