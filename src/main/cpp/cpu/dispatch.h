@@ -94,7 +94,7 @@ static inline bool td_incr_layout(int64_t eh, int64_t ew, int r, TdIncrLayout* L
     L->open = at;   at += al(plane);
     L->dirty = at;  at += al(plane);
     L->unc = at;    at += al(plane);
-    L->valid = at;  at += al(L->pf / 16);  // two rows of uint16 chunks: the tile's columns, the output's
+    L->valid = at;  at += al(L->pf / 8);   // rows of uint16 chunks: the tile's columns, the output's, v's
     L->list_a = at; at += al(eh * ew + 16);  // uint32, 16 of slack for a full-vector append
     L->list_b = at; at += al(eh * ew + 16);
     L->total = at;

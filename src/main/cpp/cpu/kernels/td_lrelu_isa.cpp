@@ -731,6 +731,7 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
     uint16_t* unc = reinterpret_cast<uint16_t*>(ws + L.unc);      // |o| <= thr: the gates that can change
     uint16_t* valid = reinterpret_cast<uint16_t*>(ws + L.valid);  // per chunk of a row: the tile's columns
     uint16_t* ovalid = valid + cpr;                                 // the output's columns
+    uint16_t* vvalid = ovalid + cpr;  // per chunk of a padded v row: the tile's columns (pv <= pf)
     uint32_t* list = reinterpret_cast<uint32_t*>(ws + L.list_a);    // this iteration's flips
     uint32_t* next = reinterpret_cast<uint32_t*>(ws + L.list_b);    // the next one's
     const GateParams gp = a.gp;
@@ -759,6 +760,7 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
     for (int64_t c = 0; c < cpr; c++) {
         valid[c] = (uint16_t)window16(off, (int)ew, c);
         ovalid[c] = (uint16_t)window16(off + oc0, (int)on, c);
+        vvalid[c] = (uint16_t)window16(r, (int)ew, c);
     }
     memset(zero, 0, sizeof(float) * (size_t)pv);
     memset(tmp + pv, 0, sizeof(float) * 16);  // read (and masked off) by a row's last chunk
@@ -783,7 +785,7 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
         const float* o = orow(q) - r;  // padded column 0 (masked off below column r)
         const __m512 m1 = _mm512_set1_ps(-1.0f), vc = _mm512_set1_ps(gp.vclosed), zv = _mm512_setzero_ps();
         for (int64_t j = 0; j < pv; j += 16) {
-            const __mmask16 lanes = (__mmask16)window16(r, (int)ew, j / 16);  // padded columns [r, r + ew)
+            const __mmask16 lanes = vvalid[j / 16];  // padded columns [r, r + ew)
             const __m512 ov = _mm512_maskz_loadu_ps(lanes, o + j);
             const __mmask16 open = _mm512_mask_cmp_ps_mask(lanes, ov, zv, _CMP_GT_OQ);
             _mm512_storeu_ps(vr + j, _mm512_maskz_mov_ps(lanes, _mm512_mask_blend_ps(open, vc, m1)));
