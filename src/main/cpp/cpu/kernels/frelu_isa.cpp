@@ -1,7 +1,6 @@
 // FReLU CPU kernel, compiled once per instruction set (isa.h): y = max(x, conv_KxK(x) + shift)
 // in one pass, with the explicit vectors of simd.h (docs/DESIGN.md describes the scheme).
 #include <stdint.h>
-#include <string.h>
 
 #include <algorithm>
 
