@@ -254,9 +254,9 @@ inline void frelu_direct(const float* const* row, float* const* yr, int64_t c0, 
 
 // FReLU over one tile of one plane, in one pass: kRowsDirect<K> or kRowsRing output rows at a
 // time, each loaded input vector feeding every output row whose window holds it. Tiles of at
-// least 3 * kLanes + 2R columns read x in place (frelu_direct); narrower ones copy their input
-// rows, as they are first needed, into a ring of NB zero-padded rows so that every column runs
-// the same code.
+// least 3 * kLanes + 2R columns read x in place (frelu_direct); narrower ones read it in place
+// with masked loads on AVX-512 (frelu_narrow) and elsewhere copy their input rows, as they are
+// first needed, into a ring of NB zero-padded rows so that every column runs the same code.
 // Rows above and below the image read kZeroRow. x is read from memory once and y written once.
 template <int K, bool LIGHT>
 void frelu_t(const FreluTask& t) {

@@ -695,7 +695,9 @@ SA_INLINE __m512 td_shifted(__m512 prev, __m512 cur) {
     else if constexpr (T == 16) return cur;
     // (maskz with every lane: GCC's plain alignr starts from an "undefined" vector it then
     // warns about.)
-    else return _mm512_castsi512_ps(_mm512_maskz_alignr_epi32((__mmask16)0xffff, _mm512_castps_si512(cur), _mm512_castps_si512(prev), T));
+    else
+        return _mm512_castsi512_ps(
+            _mm512_maskz_alignr_epi32((__mmask16)0xffff, _mm512_castps_si512(cur), _mm512_castps_si512(prev), T));
 }
 
 // sum_t g[t] x[j + t] for the 16 columns starting at element 0 of prev ++ cur: the first tap a
@@ -772,8 +774,9 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
     // Row q of v^0 lives in ring slot q % D (padded column 0). The row loop keeps the slot of
     // row i - r in s0 and steps it, instead of a division per row pointer (8 per row).
     auto vslot = [&](int64_t x) { return vring + (x >= D ? x - D : x) * pv; };  // x < 2D
-    // (The ring rows' margins stay zero: init_v writes only the tile's columns. Small memsets
-    // per row cost as much as a row's arithmetic, so there are none.)
+    // (The ring rows' margins are zero: the AVX-512 init_v writes them as zeros, the other one
+    // writes only the tile's columns and leaves this memset's. Small memsets per row cost as
+    // much as a row's arithmetic, so there are none.)
     memset(vring, 0, sizeof(float) * (size_t)(D * pv));
 #if defined(__AVX512F__)
     // v^0 = o > 0 ? -1 : vclosed over the whole padded row, zero in the margins, as whole
@@ -834,8 +837,8 @@ SA_INLINE void td_incr_body(const TdTile& a, float* ws) {
             float* Fr = F + (i + r) * pf;
             const float* o = orow(i);
 #if defined(__AVX512F__)
-            // F's padding columns, by masked vector stores (GCC made the loops memset calls:
-            // ~2% of a 32 x 32 plane). off and pf are multiples of 16.
+            // F's padding columns, by masked vector stores (GCC made the loops below memset
+            // calls). off and pf are multiples of 16.
             for (int64_t j = 0; j < off; j += 16) _mm512_storeu_ps(Fr + j, _mm512_setzero_ps());
             for (int64_t j = off + ew; j < pf; j = (j + 16) & ~(int64_t)15)
                 _mm512_mask_storeu_ps(Fr + j, (__mmask16)(0xffffu >> (j & 15)), _mm512_setzero_ps());
