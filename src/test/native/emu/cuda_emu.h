@@ -310,6 +310,11 @@ template <class T>
 inline T __ldg(const T* p) {
     return *p;
 }
+// Streaming store (cache hint only).
+template <class T>
+inline void __stcs(T* p, T v) {
+    *p = v;
+}
 
 // CUDA's device min/max: the integer overloads compare in the common type; float ones are
 // fminf/fmaxf (a NaN operand loses).

@@ -15,22 +15,23 @@ set(SA_EMU_MUTANTS
     td_wave_no_barrier td_lrelu.cu td
     ew_tail_short elementwise.cu leaky)
 
-# The barrier between staging the tile and reading it, removed.
+# The barrier at the end of a step removed: the next step reads rows other threads have not
+# staged yet.
 set(SA_MUT_frelu_no_barrier_FROM [==[
-            __syncthreads();
-            if (step == 0) {]==])
+            // rows and the filter: every thread must be past this step.
+            __syncthreads();]==])
 set(SA_MUT_frelu_no_barrier_TO [==[
-            ;
-            if (step == 0) {]==])
+            // rows and the filter: every thread must be past this step.
+            ;]==])
 
-# The staging loop one row short: the tile's last row (halo included) is never written.
-set(SA_MUT_frelu_stage_short_FROM [==[idx < SH * SW; idx += kFreluThreads]==])
-set(SA_MUT_frelu_stage_short_TO [==[idx < (SH - 1) * SW; idx += kFreluThreads]==])
+# The prologue one row short: the first step's last buffer row (halo included) is never written.
+set(SA_MUT_frelu_stage_short_FROM [==[if (rr < kStepRows + 2 * R) {]==])
+set(SA_MUT_frelu_stage_short_TO [==[if (rr < kStepRows + 2 * R - 1) {]==])
 
-# The column guard of the staging load dropped: at the left and right edges the load reads
-# the neighbouring row (and before / past the tensor at its corners).
-set(SA_MUT_frelu_unguarded_FROM [==[if (gi >= 0 && gi < H && gj >= 0 && gj < W) v = xp[gi * W + gj];]==])
-set(SA_MUT_frelu_unguarded_TO [==[if (gi >= 0 && gi < H) v = xp[gi * W + gj];]==])
+# The column guard of the halo load dropped: at the left and right edges the load reads the
+# neighbouring row (and before / past the tensor at its corners).
+set(SA_MUT_frelu_unguarded_FROM [==[const bool side_in = has_side && j0 + side_dj >= 0 && j0 + side_dj < W;]==])
+set(SA_MUT_frelu_unguarded_TO [==[const bool side_in = has_side;]==])
 
 # TD: the barrier between the vertical and the horizontal pass, removed.
 set(SA_MUT_td_no_barrier_FROM [==[
