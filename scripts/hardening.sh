@@ -11,10 +11,13 @@
 #         fails if Maven fails or if the JVM reports
 #         any JNI problem (in the Maven log, Surefire's reports and its .dumpstream files);
 #   ptxas the device code's static budget (scripts/ptxas-budget.sh: ptxas -v for sm_80 and
-#         sm_90, no spills or stack beyond scripts/ptxas-budget.txt); skipped without nvcc.
+#         sm_90, no spills or stack beyond scripts/ptxas-budget.txt); skipped without nvcc;
+#   sass  SASS instructions per output of every kernel (scripts/sass-count.sh --fetch: cuobjdump
+#         from Debian's CUDA 11.8 when none is installed), against scripts/sass-budget.txt;
+#         skipped without nvcc or when the download fails.
 # The asan step includes the emulated GPU (src/test/native/emu, docs/EMULATOR.md): the CUDA
 # kernels compiled for the host and run by ctest under ASan+UBSan, with or without nvcc.
-# Usage: scripts/hardening.sh [asan] [fuzz] [jni] [ptxas]   (no argument: all four, in that order)
+# Usage: scripts/hardening.sh [asan] [fuzz] [jni] [ptxas] [sass]   (no argument: all five, in that order)
 # Environment: SA_FUZZ_SECONDS (60), SA_FUZZ_SEED (0 = random), SA_JOBS (2),
 #   SA_INSTALL_CLANG (1: apt-get install clang and its libFuzzer runtime when missing; 0: skip
 #   the fuzz step with a message instead), SA_MVN_ARGS (extra Maven arguments, e.g. -o).
@@ -29,7 +32,7 @@ FUZZ_SECONDS="${SA_FUZZ_SECONDS:-60}"
 LOGS="$ROOT/build-hardening"
 mkdir -p "$LOGS"
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(asan fuzz jni ptxas)
+[ ${#steps[@]} -eq 0 ] && steps=(asan fuzz jni ptxas sass)
 
 failed=()
 t_all=$(date +%s)
@@ -189,13 +192,27 @@ step_ptxas() {
     fi
 }
 
+step_sass() {
+    local t0=$(date +%s) log="$LOGS/sass.log"
+    note "sass: SASS instructions per output of every kernel against scripts/sass-budget.txt"
+    "$ROOT/scripts/sass-count.sh" --fetch "$LOGS/sass.txt" >"$log" 2>&1
+    local rc=$?
+    grep -E "^sass-count" "$log" | sed 's/^/    /'
+    if [ $rc -ne 0 ]; then
+        fail "sass: a kernel exceeds its instruction budget, or the count failed (see $log)"
+    else
+        note "sass: ok ($(($(date +%s) - t0)) s; table in $LOGS/sass.txt)"
+    fi
+}
+
 for s in "${steps[@]}"; do
     case "$s" in
         asan) step_asan ;;
         fuzz) step_fuzz ;;
         jni) step_jni ;;
         ptxas) step_ptxas ;;
-        *) fail "unknown step '$s' (asan, fuzz, jni, ptxas)" ;;
+        sass) step_sass ;;
+        *) fail "unknown step '$s' (asan, fuzz, jni, ptxas, sass)" ;;
     esac
 done
 
