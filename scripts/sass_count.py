@@ -11,7 +11,8 @@ where a branch is skipped, and exact for a straight-line body. A body that conta
 (runtime trip counts) is flagged "inner": its figure counts each inner loop's body once and is a
 lower bound then.
 
-Usage: sass_count.py SASS_FILE [ARCH]   (one row per kernel instantiation); sass_count.py --header
+Usage: sass_count.py SASS_FILE [ARCH]   (one row per kernel instantiation); sass_count.py --header;
+       sass_count.py --loops SASS_FILE KERNEL   (every loop of one kernel, e.g. td_wave_kernel<3,false>)
 Instructions that this cuobjdump cannot name (newer ones, e.g. sm_90's VIADD when CUDA 11.8's
 disassembler reads CUDA 13's code) are still counted: each SASS instruction of sm_70+ is 16 bytes.
 """
@@ -76,6 +77,21 @@ HEADER = "%-6s %-44s %7s %9s %6s %7s %6s %5s %5s %5s %4s %s" % (
 def main():
     if sys.argv[1] == "--header":
         print(HEADER)
+        return
+    if sys.argv[1] == "--loops":  # sass_count.py --loops SASS_FILE KERNEL: every loop of a kernel
+        funcs = parse(open(sys.argv[2]).read().splitlines())
+        for (mangled, insts), name in zip(funcs, demangle([f[0] for f in funcs])):
+            if name != sys.argv[3]:
+                continue
+            for a, t in insts:
+                m = BRANCH.search(t)
+                if m and int(m.group(1), 16) <= a:
+                    s = int(m.group(1), 16)
+                    body = [u for b, u in insts if s <= b <= a]
+                    cnt = lambda p: sum(1 for u in body if re.search(p, u))
+                    print("%s loop %5x-%5x: %4d instructions, %3d FFMA, %2d LDG, %2d STG words, %2d LDS, %2d STS, %d BAR"
+                          % (name, s, a, len(body), cnt(r"\bFFMA"), cnt(r"\bLDG"), sum(stg_words(u) for u in body),
+                             cnt(r"\bLDS"), cnt(r"\bSTS"), cnt(r"\bBAR")))
         return
     lines = open(sys.argv[1]).read().splitlines()
     arch = sys.argv[2] if len(sys.argv) > 2 else "?"

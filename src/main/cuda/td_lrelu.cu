@@ -250,34 +250,50 @@ __global__ void __launch_bounds__(kThreads, 2) td_wave_kernel(const WaveArgs a) 
     float* sG = sT + (size_t)kWaveRows * EW;           // [2r + 1]
     const int tid = threadIdx.x;
     if (tid < 2 * r + 1) sG[tid] = a.g[tid];
-    const int64_t H = a.H, W = a.W, total = a.planes * a.strips_x;
+    // Rows and columns inside a plane are 32-bit (the planner takes the wavefront only for H and
+    // W below 2^30); ring slots (row mod VCAP or OCAP) are carried from row block to row block
+    // instead of being divided out per pixel. Version 2 of this kernel did 64-bit divisions per
+    // pixel and per row: ~1100 SASS instructions per level and item of 8 outputs (sm_80).
+    const int H = (int)a.H, W = (int)a.W;
+    const int64_t total = a.planes * a.strips_x;
     const float alpha = a.alpha, lambda = a.lambda, eps = a.eps;
     for (int64_t b = blockIdx.x; b < total; b += gridDim.x) {
-        const int64_t plane = b / a.strips_x, sx = b - plane * a.strips_x;
-        const int64_t C0 = sx * a.TW, cl = C0 - (int64_t)T * r;  // cl: global column of ring column 0
-        const float* op = a.o + plane * H * W;
-        float* yp = a.y + plane * H * W;
+        const int64_t plane = b / a.strips_x;
+        const int C0 = (int)(b - plane * a.strips_x) * a.TW, cl = C0 - T * r;  // cl: column of ring column 0
+        const float* op = a.o + plane * a.H * a.W;
+        float* yp = a.y + plane * a.H * a.W;
         // ring columns of level t: global [C0 - (T - t) r, C0 + TW + (T - t) r) within the image
-        auto lo = [&](int t) { return (int)(max((int64_t)0, C0 - (int64_t)(T - t) * r) - cl); };
-        auto hi = [&](int t) { return (int)(min(W, C0 + a.TW + (int64_t)(T - t) * r) - cl); };
+        auto lo = [&](int t) { return max(0, C0 - (T - t) * r) - cl; };
+        auto hi = [&](int t) { return min(W, C0 + a.TW + (T - t) * r) - cl; };
         __syncthreads();  // sG, and the previous strip's last reads of the rings
-        for (int64_t s0 = 0; s0 - (int64_t)T * r < H; s0 += kWaveRows) {
-            // Level 0: o and v^0 for rows [s0, s0 + kWaveRows).
+        int os0 = 0, vs0 = 0;  // s0 mod OCAP, s0 mod VCAP
+        for (int s0 = 0; s0 - T * r < H; s0 += kWaveRows) {
+            // Level 0: o and v^0 for rows [s0, s0 + kWaveRows), one row at a time.
             {
-                const int c0 = lo(0), c1 = hi(0), nc = c1 - c0;
-                const int64_t rows = min((int64_t)kWaveRows, H - s0);
-                for (int w = tid; w < rows * nc && rows > 0; w += kThreads) {
-                    const int ii = w / nc, c = c0 + w - ii * nc;
-                    const int64_t i = s0 + ii;
-                    const float ov = op[i * W + cl + c];
-                    sO[(i % OCAP) * EW + c] = ov;
-                    sV[(i % VCAP) * EW + c] = 1.0f - 2.0f * gate<SOFT>(ov, alpha, eps);
+                const int c0 = lo(0), c1 = hi(0);
+                const int rows = min(kWaveRows, H - s0);
+                for (int ii = 0; ii < rows; ii++) {
+                    const int so = os0 + ii < OCAP ? os0 + ii : os0 + ii - OCAP;
+                    const int sv = vs0 + ii < VCAP ? vs0 + ii : vs0 + ii - VCAP;
+                    const float* orow = op + ((int64_t)(s0 + ii) * W + cl);
+                    for (int c = c0 + tid; c < c1; c += kThreads) {
+                        const float ov = orow[c];
+                        sO[so * EW + c] = ov;
+                        sV[sv * EW + c] = 1.0f - 2.0f * gate<SOFT>(ov, alpha, eps);
+                    }
                 }
             }
             __syncthreads();
+            int trv = 0;  // t r mod VCAP
             for (int t = 1; t <= T; t++) {
-                const int64_t r0 = max((int64_t)0, s0 - (int64_t)t * r), r1 = min(H, s0 + kWaveRows - (int64_t)t * r);
-                const int nrows = (int)max((int64_t)0, r1 - r0);
+                trv = trv + r < VCAP ? trv + r : trv + r - VCAP;
+                const bool clip = s0 < t * r;  // the level's rows start at row 0
+                const int r0 = clip ? 0 : s0 - t * r, r1 = min(H, s0 + kWaveRows - t * r);
+                const int nrows = max(0, r1 - r0);
+                // ring slots of row r0 at this level (o, v) and of row r0 - r (the vertical window)
+                const int bo = clip ? 0 : (os0 - t * r < 0 ? os0 - t * r + OCAP : os0 - t * r);
+                const int bv = clip ? 0 : (vs0 - trv < 0 ? vs0 - trv + VCAP : vs0 - trv);
+                const int bq = bv - r < 0 ? bv - r + VCAP : bv - r;
                 const float* vprev = sV + (size_t)(t - 1) * VCAP * EW;
                 // Vertical pass over level t - 1's columns: sT[ii][c] = sum_k g[k] v[r0 + ii - r + k][c],
                 // one column per thread, its nrows outputs from one window of nrows + 2r loads.
@@ -290,11 +306,12 @@ __global__ void __launch_bounds__(kThreads, 2) td_wave_kernel(const WaveArgs a) 
                         if constexpr (R > 0) {
 #pragma unroll
                             for (int q = 0; q < kWaveRows + 2 * R; q++) {
-                                const int64_t row = r0 - R + q;
+                                const int row = r0 - R + q;
+                                const int sq = bq + q < VCAP ? bq + q : bq + q - VCAP;
                                 // (rows past r1 + R feed only outputs past nrows, and may not be
                                 // computed yet: not read, so that no unwritten word is loaded)
                                 const float x =
-                                    row >= 0 && row < H && q < nrows + 2 * R ? vprev[(row % VCAP) * EW + c] : 0.0f;
+                                    row >= 0 && row < H && q < nrows + 2 * R ? vprev[sq * EW + c] : 0.0f;
 #pragma unroll
                                 for (int ii = 0; ii < kWaveRows; ii++) {
                                     const int k = q - ii;
@@ -303,8 +320,9 @@ __global__ void __launch_bounds__(kThreads, 2) td_wave_kernel(const WaveArgs a) 
                             }
                         } else {
                             for (int q = 0; q < nrows + 2 * r; q++) {
-                                const int64_t row = r0 - r + q;
-                                const float x = row >= 0 && row < H ? vprev[(row % VCAP) * EW + c] : 0.0f;
+                                const int row = r0 - r + q;
+                                const int sq = bq + q < VCAP ? bq + q : bq + q - VCAP;
+                                const float x = row >= 0 && row < H ? vprev[sq * EW + c] : 0.0f;
 #pragma unroll
                                 for (int ii = 0; ii < kWaveRows; ii++) {
                                     const int k = q - ii;
@@ -319,15 +337,19 @@ __global__ void __launch_bounds__(kThreads, 2) td_wave_kernel(const WaveArgs a) 
                 }
                 __syncthreads();
                 // Horizontal pass over level t's columns, f and the gate (or y at level T): one
-                // row and kWaveRows consecutive columns per item, from one window.
+                // row and kWaveRows consecutive columns per item, from one window. Item w: row
+                // w % 8 (consecutive threads: consecutive rows), chunk w / 8 (no division).
                 {
                     const int c0 = lo(t), c1 = hi(t), pc0 = lo(t - 1), pc1 = hi(t - 1);
                     const int nchunks = (c1 - c0 + kWaveRows - 1) / kWaveRows;
                     float* vcur = sV + (size_t)(t < T ? t : 0) * VCAP * EW;
-                    for (int w = tid; w < nrows * nchunks; w += kThreads) {
-                        const int ii = w % nrows;  // consecutive threads: consecutive rows
-                        const int cs = c0 + (w / nrows) * kWaveRows;
-                        const int64_t i = r0 + ii;
+                    for (int w = tid; w < kWaveRows * nchunks; w += kThreads) {
+                        const int ii = w & (kWaveRows - 1);
+                        if (ii >= nrows) continue;
+                        const int cs = c0 + (w / kWaveRows) * kWaveRows;
+                        const int i = r0 + ii;
+                        const int so = bo + ii < OCAP ? bo + ii : bo + ii - OCAP;
+                        const int sv = bv + ii < VCAP ? bv + ii : bv + ii - VCAP;
                         float acc[kWaveRows];
 #pragma unroll
                         for (int jj = 0; jj < kWaveRows; jj++) acc[jj] = 0.0f;
@@ -353,21 +375,24 @@ __global__ void __launch_bounds__(kThreads, 2) td_wave_kernel(const WaveArgs a) 
                                 }
                             }
                         }
+                        const int64_t yrow = (int64_t)i * W + cl;
 #pragma unroll
                         for (int jj = 0; jj < kWaveRows; jj++) {
                             const int c = cs + jj;
                             if (c >= c1) continue;
-                            const float ov = sO[(i % OCAP) * EW + c];
+                            const float ov = sO[so * EW + c];
                             const float f = ov - lambda * acc[jj];
                             if (t < T)
-                                vcur[(i % VCAP) * EW + c] = 1.0f - 2.0f * gate<SOFT>(f, alpha, eps);
+                                vcur[sv * EW + c] = 1.0f - 2.0f * gate<SOFT>(f, alpha, eps);
                             else
-                                yp[i * W + cl + c] = sa_td_out(ov, gate<SOFT>(f, alpha, eps));
+                                yp[yrow + c] = sa_td_out(ov, gate<SOFT>(f, alpha, eps));
                         }
                     }
                 }
                 __syncthreads();
             }
+            os0 = os0 + kWaveRows < OCAP ? os0 + kWaveRows : os0 + kWaveRows - OCAP;
+            vs0 = vs0 + kWaveRows < VCAP ? vs0 + kWaveRows : vs0 + kWaveRows - VCAP;
         }
     }
 }
@@ -532,7 +557,9 @@ int td_run(const char* fn, const LaunchCtx& c, const float* o, float* y, sa_shap
             const int64_t strips = (a.W + tw - 1) / tw;
             const bool wide_enough = (int64_t)T * r * 2 <= 2 * tw;
             const bool fills = a.planes * strips >= c.sms || tw == 32;
-            if (bytes <= std::min<size_t>((size_t)c.smem_optin, half_sm_wave) && (wide_enough || wave == 2) && fills)
+            const bool narrow = a.H < (1 << 30) && a.W < (1 << 30);  // the kernel's 32-bit rows and columns
+            if (bytes <= std::min<size_t>((size_t)c.smem_optin, half_sm_wave) && (wide_enough || wave == 2) && fills &&
+                narrow)
                 return td_launch_wave(fn, c, a, T, tw, bytes, soft, y);
         }
     }
