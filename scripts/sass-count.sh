@@ -43,7 +43,7 @@ elif [ "$fetch" = 1 ]; then
         rm -rf "$dl"
         exit 0
     fi
-    echo "$deb_sha256  $dl/tk.deb" | sha256sum -c --quiet
+    echo "$deb_sha256  $dl/tk.deb" | sha256sum -c --quiet || { rm -rf "$dl"; exit 1; }
     dpkg-deb --fsys-tarfile "$dl/tk.deb" | tar -x -C "$dl" ./usr/bin/cuobjdump ./usr/bin/nvdisasm
     mv "$dl/usr/bin/cuobjdump" "$dl/usr/bin/nvdisasm" "$tools/"
     rm -rf "$dl"
@@ -101,7 +101,10 @@ while read -r name cap; do
         continue
     fi
     while read -r arch _ _ _ _ per _; do
-        if awk -v p="$per" -v c="$cap" 'BEGIN { exit !(p > c) }'; then
+        if ! [[ "$per" =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
+            echo "sass-count: FAILED: $arch $name: no steady-state loop counted ($per)"
+            fail=1
+        elif awk -v p="$per" -v c="$cap" 'BEGIN { exit !(p > c) }'; then
             echo "sass-count: FAILED: $arch $name: $per instructions per output, budget $cap"
             fail=1
         else

@@ -126,8 +126,8 @@ def main():
         unk = cnt(r"\?$")
         if unk:
             note.append("%d unnamed" % unk)
-        print("%-6s %-44s %7d %4x-%4x %6d %7.1f %6d %5d %5d %5d %4d %s" % (
-            arch, name, len(insts), s, e, outs, len(body) / outs, cnt(r"\bFFMA"), cnt(r"\bLDG"), cnt(r"\bLDS"),
+        print("%-6s %-44s %7d %9s %6d %7.1f %6d %5d %5d %5d %4d %s" % (
+            arch, name, len(insts), "%x-%x" % (s, e), outs, len(body) / outs, cnt(r"\bFFMA"), cnt(r"\bLDG"), cnt(r"\bLDS"),
             cnt(r"\bSTS"), cnt(r"\bBAR"), ", ".join(note)))
 
 
