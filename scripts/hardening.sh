@@ -175,34 +175,36 @@ step_jni() {
     fi
 }
 
+# A device-code budget step: runs `script [args] table` with its log in $LOGS/<name>.log, shows
+# the log lines matching `pattern`, fails with `why` when the script fails.
+budget_step() {
+    local name=$1 pattern=$2 why=$3
+    shift 3
+    local t0=$(date +%s) log="$LOGS/$name.log"
+    "$@" "$LOGS/$name.txt" >"$log" 2>&1
+    local rc=$?
+    grep -E "$pattern" "$log" | sed 's/^/    /'
+    if [ $rc -ne 0 ]; then
+        fail "$name: $why (see $log)"
+    else
+        note "$name: ok ($(($(date +%s) - t0)) s; table in $LOGS/$name.txt)"
+    fi
+}
+
 step_ptxas() {
-    local t0=$(date +%s) log="$LOGS/ptxas.log"
     if ! command -v nvcc >/dev/null 2>&1; then
         note "ptxas: no nvcc on this machine: the static device-code check is skipped"
         return
     fi
     note "ptxas: every kernel through ptxas -v for sm_80 and sm_90 against scripts/ptxas-budget.txt"
-    "$ROOT/scripts/ptxas-budget.sh" "$LOGS/ptxas.txt" >"$log" 2>&1
-    local rc=$?
-    grep -E "SPILLS>|STACK>|ptxas-budget" "$log" | sed 's/^/    /'
-    if [ $rc -ne 0 ]; then
-        fail "ptxas: a kernel spills or exceeds its stack budget, or nvcc failed (see $log)"
-    else
-        note "ptxas: ok ($(($(date +%s) - t0)) s; table in $LOGS/ptxas.txt)"
-    fi
+    budget_step ptxas "SPILLS>|STACK>|ptxas-budget" "a kernel spills or exceeds its stack budget, or nvcc failed" \
+        "$ROOT/scripts/ptxas-budget.sh"
 }
 
 step_sass() {
-    local t0=$(date +%s) log="$LOGS/sass.log"
     note "sass: SASS instructions per output of every kernel against scripts/sass-budget.txt"
-    "$ROOT/scripts/sass-count.sh" --fetch "$LOGS/sass.txt" >"$log" 2>&1
-    local rc=$?
-    grep -E "^sass-count" "$log" | sed 's/^/    /'
-    if [ $rc -ne 0 ]; then
-        fail "sass: a kernel exceeds its instruction budget, or the count failed (see $log)"
-    else
-        note "sass: ok ($(($(date +%s) - t0)) s; table in $LOGS/sass.txt)"
-    fi
+    budget_step sass "^sass-count" "a kernel exceeds its instruction budget, or the count failed" \
+        "$ROOT/scripts/sass-count.sh" --fetch
 }
 
 for s in "${steps[@]}"; do
