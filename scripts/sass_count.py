@@ -11,8 +11,21 @@ where a branch is skipped, and exact for a straight-line body. A body that conta
 (runtime trip counts) is flagged "inner": its figure counts each inner loop's body once and is a
 lower bound then.
 
+The bit wavefront of TD-LReLU (td_bit_kernel<R>, src/main/cuda/td_lrelu.cu) stores its outputs
+in a loop that is not where its work is (level 0 writes y out of the o ring), so its row is a
+composite instead (note "composite"): for T = 5 and the planner's widest strip (TW = 256 -
+2 T R: a ring of 256 columns), the instructions every thread of a block issues in one step of 8
+rows - level 0 (its loop without row checks, one column per thread), the levels 1 .. T - 1 (the
+item loop with the warp votes, less its guarded branch to the out-of-line border path, per
+warp that has an item, plus the level's set-up around that loop for all 256 threads) and level
+T (the item loop that stages y, alpha != 0) - divided by the 8 x TW outputs of the step. Idle
+lanes of a partly used warp, the halo columns of the strip and the chunks rounded to 8 columns
+are all counted; the border path (rows within R of the plane's top or bottom, items at the
+image's left or right edge) is not.
+
 Usage: sass_count.py SASS_FILE [ARCH]   (one row per kernel instantiation); sass_count.py --header;
        sass_count.py --loops SASS_FILE KERNEL   (every loop of one kernel, e.g. td_wave_kernel<3,false>)
+       sass_count.py --td-bits SASS_FILE KERNEL [T]   (the composite's terms, e.g. td_bit_kernel<3>)
 Instructions that this cuobjdump cannot name (newer ones, e.g. sm_90's VIADD when CUDA 11.8's
 disassembler reads CUDA 13's code) are still counted: each SASS instruction of sm_70+ is 16 bytes.
 """
@@ -70,6 +83,66 @@ def demangle(names):
     return res
 
 
+def loops_of(insts):
+    out = []
+    for a, t in insts:
+        m = BRANCH.search(t)
+        if m and int(m.group(1), 16) <= a:
+            out.append((int(m.group(1), 16), a))
+    return out
+
+
+def without_guarded(insts, s, e):
+    """Instructions of the loop [s, e] less its guarded region: the first forward branch whose
+    target X follows an unconditional BRA J past X (the fast path jumping over the guarded one):
+    [X, J) is left out. Returns (count, guarded count)."""
+    body = [(a, t) for a, t in insts if s <= a <= e]
+    index = {a: i for i, (a, _) in enumerate(body)}
+    best = 0
+    for a, t in body:
+        m = re.match(r"@!?P\d\s+BRA\s+(?:!?P\d,\s*)?0x([0-9a-f]+)", t)
+        if not m:
+            continue
+        x = int(m.group(1), 16)
+        if x <= a or x not in index or index[x] == 0:
+            continue
+        m2 = re.match(r"BRA\s+0x([0-9a-f]+)", body[index[x] - 1][1])
+        if m2 and int(m2.group(1), 16) > x:
+            j = int(m2.group(1), 16)
+            best = max(best, index.get(j, len(body)) - index[x])
+    return len(body) - best, best
+
+
+def td_bits(insts, R, T=5):
+    """The bit wavefront's composite (see the module's doc): (per output, terms)."""
+    loops = loops_of(insts)
+    cnt = lambda s, e, p: sum(1 for a, t in insts if s <= a <= e and re.search(p, t))
+    size = lambda l: cnt(l[0], l[1], r".")
+    lvl0 = [l for l in loops if cnt(*l, r"\bLDG") and cnt(*l, r"\bSTG") and not cnt(*l, r"\bFFMA")]
+    items = [l for l in loops if cnt(*l, r"\bFFMA") and cnt(*l, r"\bLDS") and not any(
+        o != l and l[0] <= o[0] and o[1] <= l[1] and cnt(*o, r"\bFFMA") for o in loops)]
+    voting = [l for l in items if cnt(*l, r"\bVOTE")]
+    last = [l for l in items if not cnt(*l, r"\bVOTE")]
+    if not lvl0 or len(voting) != 1 or len(last) != 2:
+        return None, "unexpected loops"
+    l0 = min(size(l) for l in lvl0)
+    iv, _ = without_guarded(insts, *voting[0])
+    il = min(without_guarded(insts, *l)[0] for l in last)  # alpha != 0 (the RELU one is longer)
+    outer = min((o for o in loops if o != voting[0] and o[0] <= voting[0][0] and voting[0][1] <= o[1]),
+                key=lambda o: o[1] - o[0])
+    setup = size(outer) - size(voting[0])
+    TW = 256 - 2 * T * R
+    EW = TW + 2 * T * R
+    total = -(-EW // 32) * 32 * l0
+    for t in range(1, T + 1):
+        c0, c1 = t * R, EW - t * R
+        n = -(-(c1 - (c0 & ~7)) // 8) * 8
+        total += -(-n // 32) * 32 * (iv if t < T else il) + 256 * setup
+    per = total / (8.0 * TW)
+    return per, "composite T=%d TW=%d: level 0 %d/8 rows, item %d (votes) / %d (y), level set-up %d" % (
+        T, TW, l0, iv, il, setup)
+
+
 HEADER = "%-6s %-44s %7s %9s %6s %7s %6s %5s %5s %5s %4s %s" % (
     "arch", "kernel", "static", "loop", "outs", "per_out", "FFMA", "LDG", "LDS", "STS", "BAR", "note")
 
@@ -93,11 +166,26 @@ def main():
                           % (name, s, a, len(body), cnt(r"\bFFMA"), cnt(r"\bLDG"), sum(stg_words(u) for u in body),
                              cnt(r"\bLDS"), cnt(r"\bSTS"), cnt(r"\bBAR")))
         return
+    if sys.argv[1] == "--td-bits":  # sass_count.py --td-bits SASS_FILE KERNEL [T]
+        funcs = parse(open(sys.argv[2]).read().splitlines())
+        for (mangled, insts), name in zip(funcs, demangle([f[0] for f in funcs])):
+            if name == sys.argv[3]:
+                R = int(re.search(r"<(\d+)>", name).group(1))
+                per, what = td_bits(insts, R, int(sys.argv[4]) if len(sys.argv) > 4 else 5)
+                print("%s: %s per output; %s" % (name, "-" if per is None else "%.1f" % per, what))
+        return
     lines = open(sys.argv[1]).read().splitlines()
     arch = sys.argv[2] if len(sys.argv) > 2 else "?"
     funcs = parse(lines)
     names = demangle([f[0] for f in funcs])
     for (mangled, insts), name in sorted(zip(funcs, names), key=lambda z: z[1]):
+        mb = re.match(r"td_bit_kernel<(\d+)>$", name)
+        if mb:
+            per, what = td_bits(insts, int(mb.group(1)))
+            if per is not None:
+                print("%-6s %-44s %7d %9s %6s %7.1f %6s %5s %5s %5s %4s %s" % (
+                    arch, name, len(insts), "-", "-", per, "-", "-", "-", "-", "-", what))
+                continue
         loops = []
         for a, t in insts:
             m = BRANCH.search(t)

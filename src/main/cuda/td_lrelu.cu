@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "../cpp/common/sa_math.h"
 #include "kernel_utils.cuh"
@@ -397,6 +398,287 @@ __global__ void __launch_bounds__(kThreads, 2) td_wave_kernel(const WaveArgs a) 
     }
 }
 
+// ---- TD, hard form: a wavefront of gate bits (version 4) --------------------------------------
+// The wavefront above with v stored as one bit per pixel (issue 12, item 2). In the hard form v
+// is two-valued (-1 where the gate is open, vc = 1 - 2 alpha where it is closed), so the
+// vertical pass of a pixel, the fmaf chain over 2R + 1 taps, is a function of 2R + 1 bits: a
+// table of 2^(2R + 1) floats, built per block by the same fmaf chain in the same tap order, gives
+// the same bits as computing it (R <= 4: at most 512 entries). Each level keeps, per ring
+// column, one 32-bit word of gate bits: rows in ring order (row x of level t at bit (x + t R) mod
+// 32, a byte per step of 8 rows, 4 steps), so that the 2R + 1 bits of a vertical window are one
+// rotate and one mask of one word, and the vertical pass is fused into the horizontal one: an
+// item (one row, 8 columns) reads 8 + 2R words, looks up 8 + 2R vertical sums and forms 8
+// outputs by 2R + 1 fmaf each, as before. The new gates go back as bits: one warp ballot per
+// column of the items (lane 8k + jj then holds the 8 rows of column jj of the warp's chunk k, a
+// byte, stored as is). One barrier per level, none between passes; the o ring (8 + T R rows)
+// also stages y in place, written out by the next step's level 0 with coalesced stores. Rows
+// near the image's top and bottom (where some taps fall outside: zero padding, not +-1) and
+// items whose window crosses its left or right edge take a guarded path that computes the
+// chain from the bits with zeros outside, exactly as the float kernels do.
+// Shared memory: the table, T x EWB words of bits, (8 + T R) x OP floats of o: about 17 KiB at
+// T = 5, R = 3 and 224 columns (the float wavefront: 64 KiB at 128 columns), so that four or
+// more blocks fit an SM.
+constexpr int kBitRows = 8;  // rows per step: one byte of a bit word
+constexpr int kBitPad = 8;   // bit words before ring column 0
+static_assert(kBitRows * 4 == 32, "a bit word holds four steps of rows");
+
+struct BitArgs {
+    const float* o;
+    float* y;
+    int64_t planes, strips_x;
+    int H, W, TW, T;
+    int EW, EWB, OP;  // ring columns (TW + 2 T R); bit words per level; o ring pitch
+    float alpha, lambda, vc;
+    float g[kMaxTaps];
+};
+
+// Bytes of shared memory of the bit wavefront, and its pitches.
+size_t td_bit_bytes(int R, int TW, int T, int* EW, int* EWB, int* OP) {
+    *EW = TW + 2 * T * R;
+    // Bit words: 8 before ring column 0 (an item's 16 aligned words start 4 before its chunk,
+    // which may start up to 7 before its level's first column) and 12 past EW; a multiple of 4.
+    *EWB = (kBitPad + *EW + 12 + 3) & ~3;
+    // o rows: at least EW + 8 floats (an item's chunk may run 7 past its level's last column),
+    // 4 mod 32 apart: the float4 rows of a warp's 8 rows of items hit distinct banks.
+    *OP = ((*EW + 8 + 31) & ~31) + 4;
+    const size_t ocap = (size_t)(2 * kBitRows - 1 + T * R) & ~(size_t)(kBitRows - 1);
+    return 4 * (((size_t)1 << (2 * R + 1)) + (size_t)T * *EWB + ocap * *OP) + 16 * (size_t)(T + 1);
+}
+
+template <int R>
+struct Taps {
+    float g[2 * R + 1];
+};
+struct Acc8 {
+    float v[kBitRows];
+};
+
+// One item's sums where its window leaves the image (rows near the plane's top or bottom,
+// columns near its left or right edge): the chain from the bits with zeros outside, as the float
+// kernels read them (with every tap inside, the chain is the table's entry). Not inlined: the
+// compiler would hoist its per-row masks out of the item loop into every level's set-up.
+// bofs: level t - 1's ring column 0 as a word offset into the dynamic shared memory (a pointer
+// argument would be a generic one: 64-bit address arithmetic in the caller).
+template <int R>
+__device__ __noinline__ Acc8 td_bit_guarded(int bofs, const Taps<R> g, float vc, int cs, int i, int H, int img0,
+                                            int img1, unsigned rot_by) {
+    extern __shared__ float smem[];
+    const unsigned* bprev = reinterpret_cast<const unsigned*>(smem) + bofs;
+    constexpr unsigned kAll = (1u << (2 * R + 1)) - 1;
+    // taps on rows inside the plane
+    const unsigned vmask = (kAll >> max(0, i + R - H + 1)) & (kAll << max(0, R - i));
+    Acc8 r;
+#pragma unroll
+    for (int jj = 0; jj < kBitRows; jj++) r.v[jj] = 0.0f;
+#pragma unroll
+    for (int q = 0; q < kBitRows + 2 * R; q++) {
+        const int col = cs - R + q;
+        float x = 0.0f;
+        if (col >= img0 && col < img1) {
+            const unsigned wd = bprev[col], rot = __funnelshift_r(wd, wd, rot_by);
+#pragma unroll
+            for (int k = 0; k <= 2 * R; k++) {
+                const float v = (vmask >> k & 1) ? ((rot >> k & 1) ? -1.0f : vc) : 0.0f;
+                x = fmaf(g.g[k], v, x);
+            }
+        }
+#pragma unroll
+        for (int jj = 0; jj < kBitRows; jj++) {
+            const int k = q - jj;
+            if (k >= 0 && k <= 2 * R) r.v[jj] = fmaf(g.g[k], x, r.v[jj]);
+        }
+    }
+    return r;
+}
+
+template <int R>
+__global__ void __launch_bounds__(kThreads) td_bit_kernel(const BitArgs a) {
+    static_assert(R >= 1 && R <= 4, "the bit wavefront's table has 2^(2R + 1) entries");
+    extern __shared__ float smem[];
+    constexpr int NT = 1 << (2 * R + 1);
+    constexpr unsigned kByteMask = (unsigned)(NT - 1) << 2;  // a window's bits as a byte offset into the table
+    // The o ring's rows: 8 + T R rounded up to whole steps (a step's 8 rows never wrap).
+    const int T = a.T, EWB = a.EWB, OP = a.OP, OCAP = (2 * kBitRows - 1 + T * R) & ~(kBitRows - 1);
+    float* sTab = smem;                                          // [NT], at offset 0
+    unsigned* sBits = reinterpret_cast<unsigned*>(smem + NT) + kBitPad;  // [T][EWB], from ring column -8
+    float* sO = smem + NT + (size_t)T * EWB;                     // [OCAP][OP], 16-byte aligned rows
+    int4* sLv = reinterpret_cast<int4*>(sO + (size_t)OCAP * OP);  // [T + 1]: each level's columns in this strip
+    const int tid = threadIdx.x, lane = tid & 31;
+    const float vc = a.vc, alpha = a.alpha, lambda = a.lambda;
+    for (int m = tid; m < NT; m += kThreads) {
+        float s = 0.0f;
+#pragma unroll
+        for (int k = 0; k <= 2 * R; k++) s = fmaf(a.g[k], (m >> k & 1) ? -1.0f : vc, s);
+        sTab[m] = s;
+    }
+    // Zeroed once per block: a strip's first steps and an item's columns past its level's end
+    // read words no step has written yet; they feed only outputs that are never stored.
+    for (int i = tid; i < T * EWB; i += kThreads) sBits[i - kBitPad] = 0u;
+    for (int i = tid; i < OCAP * OP; i += kThreads) sO[i] = 0.0f;
+    const int H = a.H, W = a.W;
+    const int64_t total = a.planes * a.strips_x;
+    for (int64_t b = blockIdx.x; b < total; b += gridDim.x) {
+        const int64_t plane = b / a.strips_x;
+        const int C0 = (int)(b - plane * a.strips_x) * a.TW, cl = C0 - T * R;  // cl: column of ring column 0
+        const float* op = a.o + plane * (int64_t)H * W;
+        float* yp = a.y + plane * (int64_t)H * W;
+        auto lo = [&](int t) { return max(0, C0 - (T - t) * R) - cl; };
+        auto hi = [&](int t) { return min(W, C0 + a.TW + (T - t) * R) - cl; };
+        const int img0 = -cl, img1 = W - cl;  // the image's columns in ring columns
+        // Per level: its first item column (its first column rounded down to 8: aligned loads;
+        // the columns before are computed and not used, their bits and staged y lie outside what
+        // anyone reads), its end, its items (8 per chunk of 8 columns). (The previous strip's
+        // last reads of sLv were before its last barrier.)
+        if (tid <= T) {
+            const int c0 = lo(tid), c1 = hi(tid), ca = c0 & ~7;
+            sLv[tid] = make_int4(ca, c1, c1 > c0 ? ((c1 - ca + 7) >> 3) * 8 : 0, 0);
+        }
+        __syncthreads();  // the table, the zeroing and sLv, or the previous strip's last reads
+        int os0 = 0;      // s0 mod OCAP
+        for (int s0 = 0;; s0 += kBitRows) {
+            const int slot = (s0 >> 3) & 3;  // this step's byte of every bit word
+            // Level 0: y of the rows level T finished in the previous step goes out of the o ring
+            // (those slots are this step's rows), o of rows [s0, s0 + 8) comes in, and their
+            // gate bits u^0 = gate(o). One column per thread: coalesced loads and stores. The
+            // rows' checks only where the plane's first or last rows are near (ROWS).
+            auto level0 = [&](auto rows_c) {
+                constexpr bool ROWS = decltype(rows_c)::value;
+                const int c0 = lo(0), c1 = hi(0), y0 = lo(T), y1 = hi(T), yr0 = s0 - OCAP;
+                for (int c = c0 + tid; c < c1; c += kThreads) {
+                    const bool ycol = c >= y0 && c < y1;
+                    unsigned byte = 0;
+                    float* ring = sO + (size_t)os0 * OP + c;  // slots os0 .. os0 + 7 (OCAP % 8 == 0)
+                    const float* orow = op + (int64_t)s0 * W + cl + c;
+                    float* yrow = yp + (int64_t)(ROWS ? 0 : yr0) * W + cl + c;
+#pragma unroll
+                    for (int ii = 0; ii < kBitRows; ii++) {
+                        const int yr = yr0 + ii;  // the row this slot held
+                        if (ROWS) {
+                            if (ycol && yr >= 0 && yr < H) yp[(int64_t)yr * W + cl + c] = ring[ii * OP];
+                            if (s0 + ii < H) {
+                                const float ov = orow[(int64_t)ii * W];
+                                ring[ii * OP] = ov;
+                                byte |= (ov > 0.0f ? 1u : 0u) << ii;
+                            }
+                        } else {
+                            if (ycol) *yrow = ring[ii * OP];
+                            const float ov = *orow;
+                            ring[ii * OP] = ov;
+                            byte |= (ov > 0.0f ? 1u : 0u) << ii;
+                            yrow += W;
+                            orow += W;
+                        }
+                    }
+                    reinterpret_cast<unsigned char*>(sBits + c)[slot] = (unsigned char)byte;
+                }
+            };
+            if (s0 - OCAP >= 0 && s0 + kBitRows <= H)
+                level0(std::false_type());
+            else
+                level0(std::true_type());
+            if (s0 - OCAP + kBitRows >= H) break;  // the last rows of y are out
+            __syncthreads();
+            if (s0 - T * R >= H) {  // the last steps only write y out
+                os0 = os0 + kBitRows < OCAP ? os0 + kBitRows : 0;
+                continue;
+            }
+            // Level t: the vertical sums from the bits of level t - 1, the horizontal pass, f,
+            // and the gate bits of level t (LAST: y, staged in the o ring). RELU: alpha == 0.
+            auto level = [&](const int t, auto last_c, auto relu_c) {
+                constexpr bool LAST = decltype(last_c)::value, RELU = decltype(relu_c)::value;
+                const int4 lv = sLv[t];
+                const int ca = lv.x, c1 = lv.y, nitems = lv.z;
+                const int rb = s0 - t * R;  // the row of the items' ii = 0
+                const int bo = os0 - t * R < 0 ? os0 - t * R + OCAP : os0 - t * R;
+                const unsigned* bprev = sBits + (size_t)(t - 1) * EWB;
+                unsigned char* bcur = reinterpret_cast<unsigned char*>(sBits + (size_t)(LAST ? 0 : t) * EWB);
+                unsigned char* bdst = bcur + (ca + (tid & ~31) + lane) * 4 + slot;  // this lane's first byte
+                const unsigned pick_k = 0x40u + (unsigned)(lane >> 3) * 0x11u;              // bytes k and 4 + k
+                // Whole warps iterate (the ballots need every lane): lane = 8 * chunk + row.
+                for (int w0 = (tid & ~31); w0 < nitems; w0 += kThreads, bdst += 4 * kThreads) {
+                    const int w = w0 + lane, ii = lane & 7;
+                    const int i = rb + ii;
+                    const int cs = ca + (w >> 3) * 8;
+                    float f[kBitRows];  // (read only where active: the vote's predicate)
+                    const bool active = w < nitems && i >= 0 && i < H;
+                    if (active) {
+                        const int so = bo + ii < OCAP ? bo + ii : bo + ii - OCAP;
+                        // level t - 1's window of row i: rows i - R .. i + R at bits
+                        // (i - R + (t - 1) R) mod 32 = (s0 + ii - 2R) mod 32 on (rotated to bit 2)
+                        const unsigned sh = (unsigned)(s0 + ii - 2 * R - 2);
+                        float acc[kBitRows];
+#pragma unroll
+                        for (int jj = 0; jj < kBitRows; jj++) acc[jj] = 0.0f;
+                        if (i >= R && i + R < H && cs - R >= img0 && cs + kBitRows + R <= img1) {
+                            // the words of columns cs - 4 .. cs + 11, four aligned 16-byte loads
+                            unsigned wv[16];
+#pragma unroll
+                            for (int v4 = 0; v4 < 4; v4++) {
+                                const uint4 u = *reinterpret_cast<const uint4*>(bprev + cs - 4 + 4 * v4);
+                                wv[4 * v4] = u.x, wv[4 * v4 + 1] = u.y, wv[4 * v4 + 2] = u.z, wv[4 * v4 + 3] = u.w;
+                            }
+#pragma unroll
+                            for (int q = 0; q < kBitRows + 2 * R; q++) {
+                                const unsigned wd = wv[q + 4 - R];
+                                const float x = *reinterpret_cast<const float*>(
+                                    reinterpret_cast<const char*>(sTab) + (__funnelshift_r(wd, wd, sh) & kByteMask));
+#pragma unroll
+                                for (int jj = 0; jj < kBitRows; jj++) {
+                                    const int k = q - jj;
+                                    if (k >= 0 && k <= 2 * R) acc[jj] = fmaf(a.g[k], x, acc[jj]);
+                                }
+                            }
+                        } else {  // zeros outside the image, as the float kernels read them
+                            Taps<R> g;
+#pragma unroll
+                            for (int k = 0; k <= 2 * R; k++) g.g[k] = a.g[k];
+                            const Acc8 r8 = td_bit_guarded<R>(NT + kBitPad + (t - 1) * EWB, g, vc, cs, i, H, img0, img1, sh + 2);
+#pragma unroll
+                            for (int jj = 0; jj < kBitRows; jj++) acc[jj] = r8.v[jj];
+                        }
+                        float4* po = reinterpret_cast<float4*>(&sO[so * OP + cs]);  // 16-byte aligned
+                        const float4 o0 = po[0], o1 = po[1];
+                        const float ov[kBitRows] = {o0.x, o0.y, o0.z, o0.w, o1.x, o1.y, o1.z, o1.w};
+                        float yv[kBitRows];
+#pragma unroll
+                        for (int jj = 0; jj < kBitRows; jj++) {
+                            f[jj] = ov[jj] - lambda * acc[jj];
+                            // LAST: y staged in place (only this thread reads sO[so][cs ..] now;
+                            // columns outside [c0, c1) are never written out). o * u as
+                            // sa_td_out computes it where u != 0, that is wherever alpha != 0.
+                            yv[jj] = RELU ? sa_td_out(ov[jj], f[jj] > 0.0f ? 1.0f : 0.0f)
+                                          : ov[jj] * (f[jj] > 0.0f ? 1.0f : alpha);
+                        }
+                        if (LAST) {
+                            po[0] = make_float4(yv[0], yv[1], yv[2], yv[3]);
+                            po[1] = make_float4(yv[4], yv[5], yv[6], yv[7]);
+                        }
+                    }
+                    if (!LAST) {
+                        // Ballot jj: bit 8k + ii = the gate of row ii, column jj of the warp's
+                        // chunk k. Lane 8k + jj stores byte k of ballot jj: the 8 rows of column
+                        // c0 + w0 + lane, picked by byte permutes (byte k of each ballot, then
+                        // ballot jj of those) rather than a select per ballot.
+                        unsigned m[kBitRows];
+#pragma unroll
+                        for (int jj = 0; jj < kBitRows; jj++) m[jj] = __ballot_sync(0xffffffffu, active && f[jj] > 0.0f);
+                        const unsigned b0 = __byte_perm(__byte_perm(m[0], m[1], pick_k), __byte_perm(m[2], m[3], pick_k), 0x5410);
+                        const unsigned b1 = __byte_perm(__byte_perm(m[4], m[5], pick_k), __byte_perm(m[6], m[7], pick_k), 0x5410);
+                        if (ca + w0 + lane < c1) *bdst = (unsigned char)__byte_perm(b0, b1, lane & 7);
+                    }
+                }
+                __syncthreads();
+            };
+            for (int t = 1; t < T; t++) level(t, std::false_type(), std::false_type());
+            if (alpha == 0.0f)
+                level(T, std::true_type(), std::true_type());
+            else
+                level(T, std::true_type(), std::false_type());
+            os0 = os0 + kBitRows < OCAP ? os0 + kBitRows : 0;
+        }
+    }
+}
+
 // ---- TD in global memory (large radius / halo) ---------------------------------------------
 
 // tmp = vertical Gaussian of v, zero padding. FROM_O: v = 1 - 2 gate(o) (first iteration),
@@ -497,7 +779,7 @@ int td_launch_tiles(const char* fn, const LaunchCtx& c, TdArgs a, const TdPlan& 
     });
 }
 
-std::atomic<int> g_wave_mode{0};  // sa_internal_cuda_td_wave: 0 the planner, 1 never, 2 wherever it fits
+std::atomic<int> g_wave_mode{0};  // sa_internal_cuda_td_wave: 0 the planner, 1 never, 2 float, 3 bits wherever they fit
 
 int td_launch_wave(const char* fn, const LaunchCtx& c, const TdArgs& t, int T, int tw, size_t bytes, bool soft,
                    float* y) {
@@ -529,6 +811,32 @@ int td_launch_wave(const char* fn, const LaunchCtx& c, const TdArgs& t, int T, i
     });
 }
 
+int td_launch_bits(const char* fn, const LaunchCtx& c, const TdArgs& t, int T, int tw, size_t bytes, float* y) {
+    BitArgs a = {};
+    a.o = t.o;
+    a.y = y;
+    a.H = (int)t.H;
+    a.W = (int)t.W;
+    a.planes = t.planes;
+    a.TW = tw;
+    a.strips_x = (t.W + tw - 1) / tw;
+    a.T = T;
+    td_bit_bytes(t.r, tw, T, &a.EW, &a.EWB, &a.OP);
+    a.alpha = t.alpha;
+    a.lambda = t.lambda;
+    a.vc = 1.0f - 2.0f * t.alpha;  // v of a closed gate, as the float kernels compute it
+    for (int k = 0; k < kMaxTaps; k++) a.g[k] = t.g[k];
+    return with_value<1, 2, 3, 4>(t.r, [&](auto rc) {
+        auto kernel = td_bit_kernel<decltype(rc)::value>;
+        int per_sm = 0;
+        if (int e = blocks_per_sm(fn, c, kernel, kThreads, bytes, &per_sm)) return e;
+        if (per_sm < 1) return fail(SA_ERR_INTERNAL, "%s: a %zu-byte TD bit strip does not fit on this GPU", fn, bytes);
+        const int64_t total = a.planes * a.strips_x;
+        const int64_t grid = std::max<int64_t>(1, std::min<int64_t>(total, (int64_t)c.sms * per_sm));
+        return launch(fn, "td_bit_kernel", kernel, dim3((unsigned)grid), dim3(kThreads), bytes, c, a);
+    }, [&] { return fail(SA_ERR_INTERNAL, "%s: the TD bit wavefront takes radius 1 to 4, not %d", fn, t.r); });
+}
+
 // TD-LReLU on the current device, after validation.
 int td_run(const char* fn, const LaunchCtx& c, const float* o, float* y, sa_shape s, int64_t n, const sa_params* p) {
     if (p->iterations == 0 || p->lambda == 0.0f) return td_pointwise(fn, c, o, y, n, p);
@@ -549,16 +857,35 @@ int td_run(const char* fn, const LaunchCtx& c, const float* o, float* y, sa_shap
     // The wavefront (td_wave_kernel) when all T iterations fit one strip's rings in the shared
     // memory of two blocks per SM with at most 3x the strip's columns read: the widest strip of
     // 128, 64, 32 columns that still gives every SM a block (else 32).
-    const size_t half_sm_wave = (size_t)std::max(0, c.smem_per_sm / 2 - c.smem_reserved);
+    const bool narrow = a.H < (1 << 30) && a.W < (1 << 30);  // the wavefronts' 32-bit rows and columns
     const int wave = g_wave_mode.load(std::memory_order_relaxed);
+    // The bit wavefront (td_bit_kernel), hard form, radius 1 to 4: strips as wide as keep every
+    // level's items within one pass of the block's threads (256 - 2 T r columns), narrower
+    // where that leaves SMs without a block; three blocks per SM at least. A strip as wide as
+    // the image has no halo to recompute, whatever T r is.
+    if (!soft && r >= 1 && r <= 4 && narrow && (wave == 0 || wave == 3)) {
+        const size_t third_sm = (size_t)std::max(0, c.smem_per_sm / 3 - c.smem_reserved);
+        const int widest = std::max(32, kThreads - 2 * T * r);  // (a ring of exactly kThreads columns)
+        for (int tw0 : {widest, 128, 64, 32}) {
+            if (tw0 > widest) continue;
+            const int tw = (int)std::min<int64_t>(tw0, a.W);
+            int ew, ewb, op;
+            const size_t bytes = td_bit_bytes(r, tw, T, &ew, &ewb, &op);
+            const int64_t strips = (a.W + tw - 1) / tw;
+            const bool wide_enough = (int64_t)T * r <= tw || strips == 1;
+            const bool fills = a.planes * strips >= c.sms || tw0 == 32 || strips == 1;
+            if (bytes <= std::min<size_t>((size_t)c.smem_optin, third_sm) && ((wide_enough && fills) || wave == 3))
+                return td_launch_bits(fn, c, a, T, tw, bytes, y);
+        }
+    }
+    const size_t half_sm_wave = (size_t)std::max(0, c.smem_per_sm / 2 - c.smem_reserved);
     if (wave != 1) {
         for (int tw : {128, 64, 32}) {
             const size_t bytes = 4 * td_wave_floats(tw, T, r);
             const int64_t strips = (a.W + tw - 1) / tw;
             const bool wide_enough = (int64_t)T * r * 2 <= 2 * tw;
             const bool fills = a.planes * strips >= c.sms || tw == 32;
-            const bool narrow = a.H < (1 << 30) && a.W < (1 << 30);  // the kernel's 32-bit rows and columns
-            if (bytes <= std::min<size_t>((size_t)c.smem_optin, half_sm_wave) && (wide_enough || wave == 2) && fills &&
+            if (bytes <= std::min<size_t>((size_t)c.smem_optin, half_sm_wave) && (wide_enough || wave >= 2) && fills &&
                 narrow)
                 return td_launch_wave(fn, c, a, T, tw, bytes, soft, y);
         }
@@ -672,7 +999,7 @@ extern "C" {
 
 int sa_internal_cuda_td_wave(int mode) {
     const int prev = g_wave_mode.load();
-    if (mode >= 0) g_wave_mode.store(mode <= 2 ? mode : 0);
+    if (mode >= 0) g_wave_mode.store(mode <= 3 ? mode : 0);
     return prev;
 }
 

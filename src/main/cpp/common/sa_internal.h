@@ -90,9 +90,11 @@ extern "C" SA_API int sa_internal_cuda_frelu_wide(int mode);
  * setting. Process-wide; the stub without CUDA ignores it. */
 extern "C" SA_API int sa_internal_cuda_ntd_weights(int mode);
 
-/* Test hook, not part of the API: the CUDA TD-LReLU wavefront kernel (td_lrelu.cu): 0 where the
- * planner picks it (the default), 1 never (the tile and global-memory paths), 2 wherever its
- * rings fit; < 0 only queries. Returns the previous setting. Process-wide. */
+/* Test hook, not part of the API: the CUDA TD-LReLU wavefront kernels (td_lrelu.cu): 0 where the
+ * planner picks them (the default), 1 never (the tile and global-memory paths), 2 the float
+ * wavefront (td_wave_kernel) wherever its rings fit, never the bit one, 3 the bit wavefront
+ * (td_bit_kernel: hard form, radius 1 to 4) wherever it fits, else as 2; < 0 only queries.
+ * Returns the previous setting. Process-wide. */
 extern "C" SA_API int sa_internal_cuda_td_wave(int mode);
 
 /* Test hook, not part of the API: forces the CPU NTD-LReLU plan to output tiles of tile x tile

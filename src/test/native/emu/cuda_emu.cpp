@@ -282,7 +282,7 @@ sa_emu_trampoline:
 )");
 #endif
 
-enum FState { kNew, kReady, kAtBarrier, kExited };
+enum FState { kNew, kReady, kAtBarrier, kAtWarp, kExited };
 
 struct Fiber {
     int idx = 0;
@@ -297,6 +297,11 @@ struct Fiber {
     int bar_line = 0;
     int64_t barriers = 0;
     int static_idx = 0;
+    // at a warp collective (__ballot_sync): its site, mask and vote; the result on return
+    const char* warp_file = nullptr;
+    int warp_line = 0;
+    unsigned warp_mask = 0, warp_result = 0;
+    bool warp_pred = false;
 };
 
 size_t stack_bytes() {
@@ -457,6 +462,52 @@ struct Rng {
 
 const char* kOrderName[3] = {"ascending", "descending", "shuffled"};
 
+// The warps with a lane waiting at a warp collective: each must have every lane of its mask
+// there, at the same call and with the same mask (else a fault: a collective not reached by
+// the warp, as on a GPU, where it would hang or be undefined). Fills `ready` with the lanes
+// released (ascending) and returns whether there were any.
+bool resolve_warps(Block& b, int n, std::vector<int>& ready) {
+    ready.clear();
+    for (int w0 = 0; w0 < n; w0 += 32) {
+        const int w1 = std::min(n, w0 + 32);
+        const Fiber* first = nullptr;
+        for (int i = w0; i < w1; i++)
+            if (b.fibers[(size_t)i].state == kAtWarp) {
+                first = &b.fibers[(size_t)i];
+                break;
+            }
+        if (!first) continue;
+        unsigned vote = 0;
+        for (int i = w0; i < w1; i++) {
+            const Fiber& f = b.fibers[(size_t)i];
+            if (!(first->warp_mask >> (i - w0) & 1u)) continue;
+            if (f.state != kAtWarp || f.warp_line != first->warp_line || strcmp(f.warp_file, first->warp_file) ||
+                f.warp_mask != first->warp_mask) {
+                block_fault(strf("__ballot_sync at %s:%d (mask 0x%08x) not reached by lane %d of warp %d (it %s)",
+                                 first->warp_file, first->warp_line, first->warp_mask, i - w0, w0 / 32,
+                                 f.state == kExited ? "has exited"
+                                 : f.state == kAtBarrier ? "waits at a __syncthreads"
+                                                          : "waits at another warp collective"));
+                return false;
+            }
+            if (f.warp_pred) vote |= 1u << (i - w0);
+        }
+        for (int i = w0; i < w1; i++) {
+            Fiber& f = b.fibers[(size_t)i];
+            if (f.state != kAtWarp) continue;
+            if (!(first->warp_mask >> (i - w0) & 1u)) {
+                block_fault(strf("__ballot_sync at %s:%d: lane %d of warp %d waits outside the mask 0x%08x",
+                                 f.warp_file, f.warp_line, i - w0, w0 / 32, first->warp_mask));
+                return false;
+            }
+            f.warp_result = vote;
+            f.state = kReady;
+            ready.push_back(i);
+        }
+    }
+    return !ready.empty();
+}
+
 // Runs one block to completion (or to its first fault) with threads in order `policy` between
 // barriers. Returns false on a fault (in b.fault).
 bool run_block(LaunchState& L, Block& b, uint3 bid, int policy, uint64_t seed, KStats* ks) {
@@ -499,6 +550,15 @@ bool run_block(LaunchState& L, Block& b, uint3 bid, int policy, uint64_t seed, K
         if (policy == 2)
             for (size_t i = order.size(); i > 1; i--) std::swap(order[i - 1], order[(size_t)(rng.next() % i)]);
         for (int i : order) resume(&b.fibers[(size_t)i]);
+        // Warp collectives: a warp whose lanes all wait at the same __ballot_sync gets its vote,
+        // and those lanes run on (in this replay's order) to their next barrier or collective.
+        while (b.fault.empty() && resolve_warps(b, n, order)) {
+            if (policy == 1) std::reverse(order.begin(), order.end());
+            if (policy == 2)
+                for (size_t i = order.size(); i > 1; i--) std::swap(order[i - 1], order[(size_t)(rng.next() % i)]);
+            for (int i : order) resume(&b.fibers[(size_t)i]);
+        }
+        if (!b.fault.empty()) break;
         int at = 0, gone = 0;
         const Fiber* first = nullptr;
         for (const Fiber& f : b.fibers) {
@@ -591,16 +651,9 @@ void record_fault(int dev, const std::string& what) {
 
 // ---- device-side calls ------------------------------------------------------------------------
 
-void syncthreads(const char* file, int line) {
-    Fiber* f = g_cur;
-    if (!f) {
-        say("emulated GPU: __syncthreads() outside a kernel (%s:%d)\n", file, line);
-        abort();
-    }
-    f->barriers++;
-    f->bar_file = file;
-    f->bar_line = line;
-    f->state = kAtBarrier;
+namespace {
+// Back to the block's scheduler (f->state says why); returns when the fiber is resumed.
+void yield_fiber(Fiber* f) {
 #if SA_EMU_ASAN
     __sanitizer_start_switch_fiber(&f->fake, g_sched_lo, g_sched_size);
 #endif
@@ -612,6 +665,35 @@ void syncthreads(const char* file, int line) {
 #if SA_EMU_ASAN
     __sanitizer_finish_switch_fiber(f->fake, nullptr, nullptr);
 #endif
+}
+}  // namespace
+
+unsigned ballot_sync(unsigned mask, bool pred, const char* file, int line) {
+    Fiber* f = g_cur;
+    if (!f) {
+        say("emulated GPU: __ballot_sync outside a kernel (%s:%d)\n", file, line);
+        abort();
+    }
+    f->warp_file = file;
+    f->warp_line = line;
+    f->warp_mask = mask;
+    f->warp_pred = pred;
+    f->state = kAtWarp;
+    yield_fiber(f);
+    return f->warp_result;
+}
+
+void syncthreads(const char* file, int line) {
+    Fiber* f = g_cur;
+    if (!f) {
+        say("emulated GPU: __syncthreads() outside a kernel (%s:%d)\n", file, line);
+        abort();
+    }
+    f->barriers++;
+    f->bar_file = file;
+    f->bar_line = line;
+    f->state = kAtBarrier;
+    yield_fiber(f);
 }
 
 void* dynamic_shared_raw() {

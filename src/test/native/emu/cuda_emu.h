@@ -5,8 +5,9 @@
 // What it models, and how:
 //  - A kernel launch runs synchronously on the calling thread. Every CUDA thread of a block is
 //    a fiber (its own stack); the threads of a block interleave only at __syncthreads, which
-//    is counted per thread. A barrier not reached by every thread of the block (some exited,
-//    or wait at another __syncthreads) is a fault.
+//    is counted per thread, and at warp collectives (__ballot_sync), where the lanes of one warp
+//    meet. A barrier not reached by every thread of the block (some exited, or wait at another
+//    __syncthreads), or a collective not reached by every lane of its mask, is a fault.
 //  - Launch limits of a configurable device model (cuda_emu.cpp: h100, a100, sm86, sm75, tiny,
 //    ...): threads per block, block and grid dimensions (grid.y/z <= 65535), dynamic shared
 //    memory above 48 KiB only after cudaFuncSetAttribute, the opt-in limit, SM count and
@@ -45,6 +46,7 @@
 #define __device__
 #define __host__
 #define __forceinline__ inline
+#define __noinline__ __attribute__((noinline))
 #define __launch_bounds__(...)
 
 // ---- vector and index types ----------------------------------------------------------------
@@ -59,6 +61,13 @@ struct alignas(16) float4 {
     float x, y, z, w;
 };
 inline float4 make_float4(float x, float y, float z, float w) { return float4{x, y, z, w}; }
+struct alignas(16) uint4 {
+    unsigned x, y, z, w;
+};
+struct alignas(16) int4 {
+    int x, y, z, w;
+};
+inline int4 make_int4(int x, int y, int z, int w) { return int4{x, y, z, w}; }
 
 // ---- runtime types -----------------------------------------------------------------------
 enum cudaError {
@@ -220,6 +229,7 @@ inline const ThreadView* view(const char* fn) {
 }
 
 SA_EMU_API void syncthreads(const char* file, int line);
+SA_EMU_API unsigned ballot_sync(unsigned mask, bool pred, const char* file, int line);
 SA_EMU_API void* dynamic_shared_raw();
 SA_EMU_API void* static_shared_raw(size_t bytes, size_t align);
 
@@ -305,6 +315,22 @@ inline cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, vo
 #define blockDim (::sa_emu::view(__PRETTY_FUNCTION__)->bdim)
 #define gridDim (::sa_emu::view(__PRETTY_FUNCTION__)->gdim)
 #define __syncthreads() ::sa_emu::syncthreads(__FILE__, __LINE__)
+
+// Warp vote: every lane of the mask must reach the same call (run_block resolves the warp).
+#define __ballot_sync(mask, pred) ::sa_emu::ballot_sync((mask), (pred) != 0, __FILE__, __LINE__)
+// (hi:lo) >> (shift & 31), the low 32 bits (a rotate when hi == lo).
+inline unsigned __funnelshift_r(unsigned lo, unsigned hi, unsigned shift) {
+    const unsigned s = shift & 31u;
+    return s == 0 ? lo : (lo >> s) | (hi << (32u - s));
+}
+
+// Byte n of the result: byte (s >> 4n) & 7 of the eight bytes y:x (x the low four).
+inline unsigned __byte_perm(unsigned x, unsigned y, unsigned s) {
+    const uint64_t v = (uint64_t)y << 32 | x;
+    unsigned r = 0;
+    for (int n = 0; n < 4; n++) r |= (unsigned)(v >> (8 * ((s >> (4 * n)) & 7u)) & 0xffu) << (8 * n);
+    return r;
+}
 
 template <class T>
 inline T __ldg(const T* p) {

@@ -13,6 +13,8 @@ set(SA_EMU_MUTANTS
     td_halo_short td_lrelu.cu td
     td_stage_short td_lrelu.cu td
     td_wave_no_barrier td_lrelu.cu td
+    td_bit_no_barrier td_lrelu.cu td
+    td_bit_slot td_lrelu.cu td
     ew_tail_short elementwise.cu leaky)
 
 # The barrier at the end of a step removed: the next step reads rows other threads have not
@@ -72,3 +74,19 @@ set(SA_MUT_td_wave_no_barrier_TO [==[
                     }
                 }
                 ;]==])
+
+# The bit wavefront's barrier after each level removed: level t + 1 reads gate bits that level
+# t of the same step has not stored yet.
+set(SA_MUT_td_bit_no_barrier_FROM [==[
+                }
+                __syncthreads();
+            };]==])
+set(SA_MUT_td_bit_no_barrier_TO [==[
+                }
+                ;
+            };]==])
+
+# The bit wavefront's new gate bits stored in the next step's byte of their words: the next
+# level's windows read rows 8 apart from the ones they name.
+set(SA_MUT_td_bit_slot_FROM [==[+ (tid & ~31) + lane) * 4 + slot;]==])
+set(SA_MUT_td_bit_slot_TO [==[+ (tid & ~31) + lane) * 4 + ((slot + 1) & 3);]==])

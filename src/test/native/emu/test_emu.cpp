@@ -48,6 +48,8 @@ SA_MUT_TD(td_no_barrier_tiles)
 SA_MUT_TD(td_halo_short)
 SA_MUT_TD(td_stage_short)
 SA_MUT_TD(td_wave_no_barrier)
+SA_MUT_TD(td_bit_no_barrier)
+SA_MUT_TD(td_bit_slot)
 int sa_mut_ew_tail_short_leaky_forward(const float*, float*, sa_shape, const sa_params*, void*);
 }
 
@@ -237,6 +239,20 @@ void k_uninit(float* y) {
     y[t] = s[0] + s[t];
 }
 
+// Warp votes: y[t] and y[64 + t] = the low and high 16 bits of the ballot of "odd lane or
+// t % 5 == 0" over t's warp (the high ones by a rotate); DIVERGENT: lanes 0..15 skip the vote.
+template <bool DIVERGENT>
+void k_ballot(float* y) {
+    const int t = threadIdx.x;
+    if (DIVERGENT && (t & 31) < 16) {
+        y[t] = 0.0f;
+        return;
+    }
+    const unsigned m = __ballot_sync(0xffffffffu, (t & 1) || t % 5 == 0);
+    y[t] = (float)(m & 0xffffu);
+    y[64 + t] = (float)(__funnelshift_r(m, m, 16) & 0xffffu);
+}
+
 void k_dyn(float* y) {
     float* s = sa_emu::dynamic_shared<float>();
     s[threadIdx.x] = 2.0f;
@@ -301,6 +317,23 @@ void test_emulator() {
     sa_emu::make_launch(k_divergent, dim3(1), dim3(64))(d);
     check(cudaGetLastError() == cudaErrorLaunchFailure && strstr(sa_emu_last_fault(), "not reached by the whole block"),
           std::string("emulator: a barrier in divergent code is flagged: ") + sa_emu_last_fault());
+    {
+        const int64_t f2 = faults();
+        sa_emu::make_launch(k_ballot<false>, dim3(1), dim3(64))(d);
+        const bool ran = cudaGetLastError() == cudaSuccess && faults() == f2;
+        std::vector<float> hb(128);
+        cudaMemcpy(hb.data(), d, 512, cudaMemcpyDeviceToHost);
+        bool same = true;
+        for (int t = 0; t < 64; t++) {
+            unsigned m = 0;
+            for (int l = 0; l < 32; l++) m |= (((l & 1) || ((t & ~31) + l) % 5 == 0) ? 1u : 0u) << l;
+            same = same && hb[(size_t)t] == (float)(m & 0xffffu) && hb[(size_t)(64 + t)] == (float)(m >> 16);
+        }
+        check(ran && same, "emulator: __ballot_sync votes per warp, every lane gets its warp's bits");
+    }
+    sa_emu::make_launch(k_ballot<true>, dim3(1), dim3(64))(d);
+    check(cudaGetLastError() == cudaErrorLaunchFailure && strstr(sa_emu_last_fault(), "not reached by lane"),
+          std::string("emulator: a ballot in divergent code is flagged: ") + sa_emu_last_fault());
     sa_emu::make_launch(k_uninit, dim3(1), dim3(32))(d);
     check(cudaGetLastError() == cudaErrorLaunchFailure && strstr(sa_emu_last_fault(), "uninitialised"),
           std::string("emulator: an unwritten shared word read is flagged: ") + sa_emu_last_fault());
@@ -328,10 +361,11 @@ void test_emulator() {
 struct Branches {
     int one_round = 0, rounds = 0, one_iter = 0, generic_radius = 0, global = 0, nopool = 0, blocks_loop = 0;
     int wave = 0;  // calls run by the wavefront kernel
+    int bits = 0;  // calls run by the bit wavefront
 } g_br;
 
 struct KCount {
-    int64_t tile = 0, tile_r0 = 0, global = 0, tile_threads = 0, wave = 0;
+    int64_t tile = 0, tile_r0 = 0, global = 0, tile_threads = 0, wave = 0, bits = 0;
 };
 KCount kernel_counts() {
     KCount k;
@@ -345,6 +379,7 @@ KCount kernel_counts() {
         }
         if (!strncmp(s.name, "td_global_", 10)) k.global += s.launches;
         if (!strncmp(s.name, "td_wave_kernel", 14)) k.wave += s.launches;
+        if (!strncmp(s.name, "td_bit_kernel", 13)) k.bits += s.launches;
     }
     return k;
 }
@@ -477,6 +512,7 @@ void td_one(const TdCase& c, uint64_t seed, bool ntd = false, int S = 3, int P =
     const bool hard = c.eps == 0.0f;
     if (!ntd) {
         if (k.wave) g_br.wave++;
+        if (k.bits) g_br.bits++;
         if (k.tile == 1) g_br.one_round++;
         if (k.tile > 1 && k.tile < c.T) g_br.rounds++;
         if (k.tile == c.T && c.T > 1) g_br.one_iter++;
@@ -524,8 +560,9 @@ void test_td() {
     };
     uint64_t seed = 500;
     // The tile and global-memory paths (the planner's branches are counted here), then the
-    // wavefront wherever its rings fit: the same bits.
-    for (int wave : {1, 2}) {
+    // float wavefront wherever its rings fit, then the bit wavefront wherever it applies (hard
+    // form, radius 1 to 4; the rest as before): the same bits.
+    for (int wave : {1, 2, 3}) {
         sa_internal_cuda_td_wave(wave);
         for (const TdCase& c : cases) td_one(c, seed++);
     }
@@ -753,11 +790,14 @@ void test_mutants() {
         {"td_halo_short", SA_OP_TD_LRELU, unary(sa_mut_td_halo_short_td_forward), sa_mut_td_halo_short_td_wave},
         {"td_stage_short", SA_OP_TD_LRELU, unary(sa_mut_td_stage_short_td_forward), sa_mut_td_stage_short_td_wave},
         {"td_wave_no_barrier", SA_OP_TD_LRELU, unary(sa_mut_td_wave_no_barrier_td_forward), sa_mut_td_wave_no_barrier_td_wave},
+        {"td_bit_no_barrier", SA_OP_TD_LRELU, unary(sa_mut_td_bit_no_barrier_td_forward), sa_mut_td_bit_no_barrier_td_wave},
+        {"td_bit_slot", SA_OP_TD_LRELU, unary(sa_mut_td_bit_slot_td_forward), sa_mut_td_bit_slot_td_wave},
         {"ew_tail_short", SA_OP_LEAKY_RELU, unary(sa_mut_ew_tail_short_leaky_forward)},
     };
     for (const Mutant& m : ms) {
-        // the tile kernels' mutants run their tile path, the wavefront's its wavefront
-        if (m.wave) m.wave(strncmp(m.name, "td_wave", 7) == 0 ? 2 : 1);
+        // the tile kernels' mutants run their tile path, the wavefronts' their wavefront
+        const bool bits = !strncmp(m.name, "td_bit", 6);
+        if (m.wave) m.wave(bits ? 3 : strncmp(m.name, "td_wave", 7) == 0 ? 2 : 1);
         HostParams hp;
         sa_shape s{1, 2, 45, 70};
         std::vector<float> x;
@@ -777,8 +817,8 @@ void test_mutants() {
             hp.p.sigma = 3.0f;
             hp.p.radius = 2;
             hp.p.iterations = 8;
-            if (!strncmp(m.name, "td_wave", 7)) hp.p.iterations = 4;  // the wavefront's rings fit 24 KiB
-            hp.p.eps = 0.05f;
+            if (!strncmp(m.name, "td_wave", 7) || bits) hp.p.iterations = 4;  // the wavefront's rings fit 24 KiB
+            hp.p.eps = bits ? 0.0f : 0.05f;  // (the bit wavefront is the hard form's)
             x = blobby(s, 21, 0.4, 0.3);
         } else {
             s = sa_shape{1, 1, 3, 11};
@@ -929,7 +969,7 @@ int main() {
             failed += ct->failed;
             br.one_round += ct->br.one_round, br.rounds += ct->br.rounds, br.one_iter += ct->br.one_iter;
             br.generic_radius += ct->br.generic_radius, br.global += ct->br.global, br.nopool += ct->br.nopool;
-            br.blocks_loop += ct->br.blocks_loop, br.wave += ct->br.wave;
+            br.blocks_loop += ct->br.blocks_loop, br.wave += ct->br.wave, br.bits += ct->br.bits;
             for (int i = 0; i < ct->nsummary; i++) summary.push_back(ct->summary[i]);
             for (int i = 0; i < ct->nflagged; i++) flagged.push_back(ct->flagged[i]);
         }
@@ -937,11 +977,12 @@ int main() {
     if (devices.size() >= 6) {
         char b[256];
         snprintf(b, sizeof b, "TD planner branches taken: one round %d, rounds %d, one iteration per launch %d, "
-                 "generic radius %d, global path %d, allocator fallback %d, blocks looping over tiles %d, wavefront %d",
-                 br.one_round, br.rounds, br.one_iter, br.generic_radius, br.global, br.nopool, br.blocks_loop, br.wave);
+                 "generic radius %d, global path %d, allocator fallback %d, blocks looping over tiles %d, wavefront %d, bit wavefront %d",
+                 br.one_round, br.rounds, br.one_iter, br.generic_radius, br.global, br.nopool, br.blocks_loop, br.wave,
+                 br.bits);
         printf("%s\n", b);
         check(br.one_round && br.rounds && br.one_iter && br.generic_radius && br.global && br.nopool &&
-                  br.blocks_loop && br.wave,
+                  br.blocks_loop && br.wave && br.bits,
               std::string("every TD planner branch taken: ") + b);
     }
     printf("broken kernels (each must be flagged on at least one device):\n");
@@ -950,7 +991,7 @@ int main() {
     if (std::find(devices.begin(), devices.end(), "tiny") != devices.end())
         for (const char* m : {"frelu_no_barrier", "frelu_stage_short", "frelu_unguarded", "td_no_barrier",
                               "td_no_barrier_tiles", "td_halo_short", "td_stage_short", "td_wave_no_barrier",
-                              "ew_tail_short"})
+                              "td_bit_no_barrier", "td_bit_slot", "ew_tail_short"})
             check(std::find(flagged.begin(), flagged.end(), m) != flagged.end(),
                   std::string("broken kernel ") + m + " flagged by the emulated GPU");
     passed += g_t.passed;
