@@ -491,8 +491,16 @@ __device__ __noinline__ Acc8 td_bit_guarded(int bofs, const Taps<R> g, float vc,
     return r;
 }
 
+// Three blocks per SM (the planner's shared-memory rule): on sm_80 ptxas needs the bound (98 to
+// 104 registers without it: two blocks); on sm_90 it stays at 80 registers on its own and the
+// bound costs instructions (170.8 instead of 165.7 per output at R = 3).
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+#define SA_TD_BIT_BOUNDS __launch_bounds__(kThreads, 3)
+#else
+#define SA_TD_BIT_BOUNDS __launch_bounds__(kThreads)
+#endif
 template <int R>
-__global__ void __launch_bounds__(kThreads) td_bit_kernel(const BitArgs a) {
+__global__ void SA_TD_BIT_BOUNDS td_bit_kernel(const BitArgs a) {
     static_assert(R >= 1 && R <= 4, "the bit wavefront's table has 2^(2R + 1) entries");
     extern __shared__ float smem[];
     constexpr int NT = 1 << (2 * R + 1);
@@ -598,10 +606,13 @@ __global__ void __launch_bounds__(kThreads) td_bit_kernel(const BitArgs a) {
                 for (int w0 = (tid & ~31); w0 < nitems; w0 += kThreads, bdst += 4 * kThreads) {
                     const int w = w0 + lane, ii = lane & 7;
                     const int i = rb + ii;
-                    const int cs = ca + (w >> 3) * 8;
-                    float f[kBitRows];  // (read only where active: the vote's predicate)
                     const bool active = w < nitems && i >= 0 && i < H;
-                    if (active) {
+                    // Inactive lanes (rows outside the plane, chunks past the level's end) run the
+                    // fast path on the level's first chunk and store nothing: no branch around
+                    // the item, whose vote predicates ptxas (sm_90) would carry across it.
+                    const int cs = active ? ca + (w >> 3) * 8 : ca;
+                    float f[kBitRows];
+                    {
                         const int so = bo + ii < OCAP ? bo + ii : bo + ii - OCAP;
                         // level t - 1's window of row i: rows i - R .. i + R at bits
                         // (i - R + (t - 1) R) mod 32 = (s0 + ii - 2R) mod 32 on (rotated to bit 2)
@@ -609,7 +620,7 @@ __global__ void __launch_bounds__(kThreads) td_bit_kernel(const BitArgs a) {
                         float acc[kBitRows];
 #pragma unroll
                         for (int jj = 0; jj < kBitRows; jj++) acc[jj] = 0.0f;
-                        if (i >= R && i + R < H && cs - R >= img0 && cs + kBitRows + R <= img1) {
+                        if (!active || (i >= R && i + R < H && cs - R >= img0 && cs + kBitRows + R <= img1)) {
                             // the words of columns cs - 4 .. cs + 11, four aligned 16-byte loads
                             unsigned wv[16];
 #pragma unroll
@@ -649,7 +660,7 @@ __global__ void __launch_bounds__(kThreads) td_bit_kernel(const BitArgs a) {
                             yv[jj] = RELU ? sa_td_out(ov[jj], f[jj] > 0.0f ? 1.0f : 0.0f)
                                           : ov[jj] * (f[jj] > 0.0f ? 1.0f : alpha);
                         }
-                        if (LAST) {
+                        if (LAST && active) {
                             po[0] = make_float4(yv[0], yv[1], yv[2], yv[3]);
                             po[1] = make_float4(yv[4], yv[5], yv[6], yv[7]);
                         }
