@@ -3,9 +3,10 @@
 #   1. configure + build into build-gpu with SA_CUDA=ON (Release),
 #   2. ctest --output-on-failure,
 #   3. test_ops with SA_TEST_HUGE=1 (GPU cases with more than 2^31 elements),
-#   4. bench_ops (the cuDNN baseline when libcudnn.so.9 is found; SA_CUDNN_DIR is taken
-#      from PyTorch's bundled cuDNN when unset) and scripts/torch_frelu_bench.py when
-#      PyTorch is installed,
+#   4. bench_ops (with its workbench of numbered kernel versions; the cuDNN baseline when
+#      libcudnn.so.9 is found; SA_CUDNN_DIR is taken from PyTorch's bundled cuDNN when unset),
+#      scripts/torch_frelu_bench.py and scripts/torch_td_bench.py (PyTorch eager beside this
+#      library's TD / NTD kernels) when PyTorch is installed,
 #   5. compute-sanitizer memcheck, racecheck, synccheck and initcheck on test_ops and test_td,
 #      when present. SA_REQUIRE_GPU=1: the native tests fail instead of skipping without a GPU.
 # Every step logs to $1 (default ./gpu-out). A failing step after the build does not stop
@@ -83,6 +84,8 @@ step bench "$TESTS/bench_ops"
 
 if command -v python3 >/dev/null && python3 -c 'import torch' >/dev/null 2>&1; then
     step torch_bench python3 "$ROOT/scripts/torch_frelu_bench.py"
+    # TD and NTD as PyTorch eager ops beside this library's kernels (ctypes, the same stream)
+    step torch_td_bench python3 "$ROOT/scripts/torch_td_bench.py" --lib "$BUILD/libspatialact.so"
 else
     echo "torch_frelu_bench: skipped (python3 with torch not found)" | tee "$OUT/torch_bench.log"
 fi

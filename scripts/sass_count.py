@@ -14,11 +14,12 @@ lower bound then.
 The bit wavefront of TD-LReLU (td_bit_kernel<R>, src/main/cuda/td_lrelu.cu) stores its outputs
 in a loop that is not where its work is (level 0 writes y out of the o ring), so its row is a
 composite instead (note "composite"): for T = 5 and the planner's widest strip (TW = 256 -
-2 T R: a ring of 256 columns), the instructions every thread of a block issues in one step of 8
-rows - level 0 (its loop without row checks, one column per thread), the levels 1 .. T - 1 (the
-item loop with the warp votes, less its guarded branch to the out-of-line border path, per
-warp that has an item, plus the level's set-up around that loop for all 256 threads) and level
-T (the item loop that stages y, alpha != 0) - divided by the 8 x TW outputs of the step. Idle
+2 T R: a ring of 256 columns), the instructions every thread of a block issues in one step of
+its rows (as many as level 0's loop loads per column) - level 0 (its loop without row checks,
+one column per thread), the levels 1 .. T - 1 (the item loop with the warp votes, less its
+guarded branch to the out-of-line border path, per warp of items of each 8-row block, plus the
+level's set-up around that loop for all 256 threads) and level T (the item loop that stages y,
+alpha != 0) - divided by the step's rows x TW outputs. Idle
 lanes of a partly used warp, the halo columns of the strip and the chunks rounded to 8 columns
 are all counted; the border path (rows within R of the plane's top or bottom, items at the
 image's left or right edge) is not.
@@ -93,12 +94,12 @@ def loops_of(insts):
 
 
 def without_guarded(insts, s, e):
-    """Instructions of the loop [s, e] less its guarded region: the first forward branch whose
-    target X follows an unconditional BRA J past X (the fast path jumping over the guarded one):
-    [X, J) is left out. Returns (count, guarded count)."""
+    """Instructions of the loop [s, e] less its guarded regions: wherever a forward branch's
+    target X follows an unconditional BRA J past X (a fast path jumping over a guarded one),
+    [X, J) is left out (regions that nest or overlap counted once). Returns (count, guarded)."""
     body = [(a, t) for a, t in insts if s <= a <= e]
     index = {a: i for i, (a, _) in enumerate(body)}
-    best = 0
+    skip = set()
     for a, t in body:
         m = re.match(r"@!?P\d\s+BRA\s+(?:!?P\d,\s*)?0x([0-9a-f]+)", t)
         if not m:
@@ -109,8 +110,8 @@ def without_guarded(insts, s, e):
         m2 = re.match(r"BRA\s+0x([0-9a-f]+)", body[index[x] - 1][1])
         if m2 and int(m2.group(1), 16) > x:
             j = int(m2.group(1), 16)
-            best = max(best, index.get(j, len(body)) - index[x])
-    return len(body) - best, best
+            skip.update(range(index[x], index.get(j, len(body))))
+    return len(body) - len(skip), len(skip)
 
 
 def td_bits(insts, R, T=5):
@@ -125,9 +126,13 @@ def td_bits(insts, R, T=5):
     last = [l for l in items if not cnt(*l, r"\bVOTE")]
     if not lvl0 or len(voting) != 1 or len(last) != 2:
         return None, "unexpected loops"
-    l0 = min(size(l) for l in lvl0)
-    iv, _ = without_guarded(insts, *voting[0])
-    il = min(without_guarded(insts, *l)[0] for l in last)  # alpha != 0 (the RELU one is longer)
+    l0loop = min(lvl0, key=size)
+    l0 = size(l0loop)
+    rows = cnt(*l0loop, r"\bLDG")  # rows per step: level 0 loads one o per row and column
+    # row blocks of 8 per pass of an item loop: 8 votes each, or 2 float4 stores of y each
+    per_v = max(1, cnt(*voting[0], r"\bVOTE") // 8)
+    iv = without_guarded(insts, *voting[0])[0] / per_v
+    il = min(without_guarded(insts, *l)[0] / max(1, cnt(*l, r"\bSTS\.128") // 2) for l in last)  # alpha != 0
     outer = min((o for o in loops if o != voting[0] and o[0] <= voting[0][0] and voting[0][1] <= o[1]),
                 key=lambda o: o[1] - o[0])
     setup = size(outer) - size(voting[0])
@@ -136,11 +141,11 @@ def td_bits(insts, R, T=5):
     total = -(-EW // 32) * 32 * l0
     for t in range(1, T + 1):
         c0, c1 = t * R, EW - t * R
-        n = -(-(c1 - (c0 & ~7)) // 8) * 8
-        total += -(-n // 32) * 32 * (iv if t < T else il) + 256 * setup
-    per = total / (8.0 * TW)
-    return per, "composite T=%d TW=%d: level 0 %d/8 rows, item %d (votes) / %d (y), level set-up %d" % (
-        T, TW, l0, iv, il, setup)
+        n = -(-(c1 - (c0 & ~7)) // 8) * 8  # items (8 columns) per row block of 8
+        total += (rows // 8) * -(-n // 32) * 32 * (iv if t < T else il) + 256 * setup
+    per = total / (float(rows) * TW)
+    return per, "composite T=%d TW=%d, %d rows per step: level 0 %d, item %.0f (votes) / %.0f (y), level set-up %d" % (
+        T, TW, rows, l0, iv, il, setup)
 
 
 HEADER = "%-6s %-44s %7s %9s %6s %7s %6s %5s %5s %5s %4s %s" % (

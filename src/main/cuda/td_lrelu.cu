@@ -405,22 +405,26 @@ __global__ void __launch_bounds__(kThreads, 2) td_wave_kernel(const WaveArgs a) 
 // table of 2^(2R + 1) floats, built per block by the same fmaf chain in the same tap order, gives
 // the same bits as computing it (R <= 4: at most 512 entries). Each level keeps, per ring
 // column, one 32-bit word of gate bits: rows in ring order (row x of level t at bit (x + t R) mod
-// 32, a byte per step of 8 rows, 4 steps), so that the 2R + 1 bits of a vertical window are one
-// rotate and one mask of one word, and the vertical pass is fused into the horizontal one: an
-// item (one row, 8 columns) reads 8 + 2R words, looks up 8 + 2R vertical sums and forms 8
-// outputs by 2R + 1 fmaf each, as before. The new gates go back as bits: one warp ballot per
-// column of the items (lane 8k + jj then holds the 8 rows of column jj of the warp's chunk k, a
-// byte, stored as is). One barrier per level, none between passes; the o ring (8 + T R rows)
-// also stages y in place, written out by the next step's level 0 with coalesced stores. Rows
-// near the image's top and bottom (where some taps fall outside: zero padding, not +-1) and
-// items whose window crosses its left or right edge take a guarded path that computes the
-// chain from the bits with zeros outside, exactly as the float kernels do.
-// Shared memory: the table, T x EWB words of bits, (8 + T R) x OP floats of o: about 17 KiB at
-// T = 5, R = 3 and 224 columns (the float wavefront: 64 KiB at 128 columns), so that four or
-// more blocks fit an SM.
-constexpr int kBitRows = 8;  // rows per step: one byte of a bit word
+// 32: two steps of 16 rows, a byte per block of 8), so that the 2R + 1 bits of a vertical window
+// are one rotate and one mask of one word, and the vertical pass is fused into the horizontal
+// one: an item (one row, 8 columns) reads 16 aligned words, looks up 8 + 2R vertical sums and
+// forms 8 outputs by 2R + 1 fmaf each, as before. The new gates go back as bits: one warp ballot
+// per column of the items (lane 8k + jj then holds the 8 rows of column jj of the warp's chunk
+// k, a byte, picked by byte permutes). A step is 16 rows: a warp takes its chunks in both
+// blocks of 8, and every level's set-up and barrier serve 16 rows. One barrier per level, none
+// between passes; the o ring (16 + T R rows, whole steps) also stages y in place, written out by
+// a later step's level 0 with coalesced stores. Rows near the image's top and bottom (where some
+// taps fall outside: zero padding, not +-1) and items whose window crosses its left or right
+// edge take an out-of-line guarded path that computes the chain from the bits with zeros
+// outside, exactly as the float kernels do.
+// Shared memory: T x EWB words of bits, OCAP x OP floats of o and the levels' bounds (dynamic),
+// the table (static): 42.5 KiB at T = 5, R = 3 and 226 columns (the float wavefront: 64 KiB at
+// 128 columns); the planner wants three blocks per SM.
+constexpr int kBitRows = 8;  // rows of an item: one byte of a bit word
+constexpr int kSubs = 2;     // items' row blocks per step: a step of 16 rows shares one level set-up
+constexpr int kStepRows = kBitRows * kSubs;
 constexpr int kBitPad = 8;   // bit words before ring column 0
-static_assert(kBitRows * 4 == 32, "a bit word holds four steps of rows");
+static_assert(kStepRows * 2 == 32, "a bit word holds two steps of rows (the window reaches 2R <= 16 back)");
 
 struct BitArgs {
     const float* o;
@@ -441,8 +445,8 @@ size_t td_bit_bytes(int R, int TW, int T, int* EW, int* EWB, int* OP) {
     // o rows: at least EW + 8 floats (an item's chunk may run 7 past its level's last column),
     // 4 mod 32 apart: the float4 rows of a warp's 8 rows of items hit distinct banks.
     *OP = ((*EW + 8 + 31) & ~31) + 4;
-    const size_t ocap = (size_t)(2 * kBitRows - 1 + T * R) & ~(size_t)(kBitRows - 1);
-    return 4 * (((size_t)1 << (2 * R + 1)) + (size_t)T * *EWB + ocap * *OP) + 16 * (size_t)(T + 1);
+    const size_t ocap = (size_t)(2 * kStepRows - 1 + T * R) & ~(size_t)(kStepRows - 1);
+    return 4 * ((size_t)T * *EWB + ocap * *OP) + 16 * (size_t)(T + 1);  // (+ the table: static shared memory)
 }
 
 template <int R>
@@ -491,25 +495,23 @@ __device__ __noinline__ Acc8 td_bit_guarded(int bofs, const Taps<R> g, float vc,
     return r;
 }
 
-// Three blocks per SM (the planner's shared-memory rule): on sm_80 ptxas needs the bound (98 to
-// 104 registers without it: two blocks); on sm_90 it stays at 80 registers on its own and the
-// bound costs instructions (170.8 instead of 165.7 per output at R = 3).
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+// Three blocks per SM (the planner's shared-memory rule): without the bound ptxas takes 98 to
+// 128 registers (two blocks); with it 71 to 76 on sm_80 and sm_90, no spill.
 #define SA_TD_BIT_BOUNDS __launch_bounds__(kThreads, 3)
-#else
-#define SA_TD_BIT_BOUNDS __launch_bounds__(kThreads)
-#endif
 template <int R>
 __global__ void SA_TD_BIT_BOUNDS td_bit_kernel(const BitArgs a) {
     static_assert(R >= 1 && R <= 4, "the bit wavefront's table has 2^(2R + 1) entries");
     extern __shared__ float smem[];
     constexpr int NT = 1 << (2 * R + 1);
     constexpr unsigned kByteMask = (unsigned)(NT - 1) << 2;  // a window's bits as a byte offset into the table
-    // The o ring's rows: 8 + T R rounded up to whole steps (a step's 8 rows never wrap).
-    const int T = a.T, EWB = a.EWB, OP = a.OP, OCAP = (2 * kBitRows - 1 + T * R) & ~(kBitRows - 1);
-    float* sTab = smem;                                          // [NT], at offset 0
-    unsigned* sBits = reinterpret_cast<unsigned*>(smem + NT) + kBitPad;  // [T][EWB], from ring column -8
-    float* sO = smem + NT + (size_t)T * EWB;                     // [OCAP][OP], 16-byte aligned rows
+    // The o ring's rows: 16 + T R rounded up to whole steps (a step's 16 rows never wrap).
+    const int T = a.T, EWB = a.EWB, OP = a.OP, OCAP = (2 * kStepRows - 1 + T * R) & ~(kStepRows - 1);
+    // The table in static shared memory: a fixed address, so that a lookup is one LDS with the
+    // window's bits as its register offset (with the table in the dynamic buffer ptxas for sm_90
+    // added the buffer's base to every lookup).
+    __shared__ float sTab[NT];
+    unsigned* sBits = reinterpret_cast<unsigned*>(smem) + kBitPad;  // [T][EWB], from ring column -8
+    float* sO = smem + (size_t)T * EWB;                              // [OCAP][OP], 16-byte aligned rows
     int4* sLv = reinterpret_cast<int4*>(sO + (size_t)OCAP * OP);  // [T + 1]: each level's columns in this strip
     const int tid = threadIdx.x, lane = tid & 31;
     const float vc = a.vc, alpha = a.alpha, lambda = a.lambda;
@@ -538,15 +540,15 @@ __global__ void SA_TD_BIT_BOUNDS td_bit_kernel(const BitArgs a) {
         // anyone reads), its end, its items (8 per chunk of 8 columns). (The previous strip's
         // last reads of sLv were before its last barrier.)
         if (tid <= T) {
-            const int c0 = lo(tid), c1 = hi(tid), ca = c0 & ~7;
-            sLv[tid] = make_int4(ca, c1, c1 > c0 ? ((c1 - ca + 7) >> 3) * 8 : 0, 0);
+            const int c0 = lo(tid), c1 = hi(tid), ca = c0 & ~7, n = c1 > c0 ? ((c1 - ca + 7) >> 3) * 8 : 0;
+            sLv[tid] = make_int4(ca, c1, n, (n + 31) & ~31);  // (items per row block, in whole warps)
         }
         __syncthreads();  // the table, the zeroing and sLv, or the previous strip's last reads
         int os0 = 0;      // s0 mod OCAP
-        for (int s0 = 0;; s0 += kBitRows) {
-            const int slot = (s0 >> 3) & 3;  // this step's byte of every bit word
-            // Level 0: y of the rows level T finished in the previous step goes out of the o ring
-            // (those slots are this step's rows), o of rows [s0, s0 + 8) comes in, and their
+        for (int s0 = 0;; s0 += kStepRows) {
+            const int slot = (s0 >> 3) & 3;  // this step's first byte of every bit word (0 or 2)
+            // Level 0: y of the rows level T finished in an earlier step goes out of the o ring
+            // (those slots are this step's rows), o of rows [s0, s0 + 16) comes in, and their
             // gate bits u^0 = gate(o). One column per thread: coalesced loads and stores. The
             // rows' checks only where the plane's first or last rows are near (ROWS).
             auto level0 = [&](auto rows_c) {
@@ -555,11 +557,11 @@ __global__ void SA_TD_BIT_BOUNDS td_bit_kernel(const BitArgs a) {
                 for (int c = c0 + tid; c < c1; c += kThreads) {
                     const bool ycol = c >= y0 && c < y1;
                     unsigned byte = 0;
-                    float* ring = sO + (size_t)os0 * OP + c;  // slots os0 .. os0 + 7 (OCAP % 8 == 0)
+                    float* ring = sO + (size_t)os0 * OP + c;  // slots os0 .. os0 + 15 (OCAP % 16 == 0)
                     const float* orow = op + (int64_t)s0 * W + cl + c;
                     float* yrow = yp + (int64_t)(ROWS ? 0 : yr0) * W + cl + c;
 #pragma unroll
-                    for (int ii = 0; ii < kBitRows; ii++) {
+                    for (int ii = 0; ii < kStepRows; ii++) {
                         const int yr = yr0 + ii;  // the row this slot held
                         if (ROWS) {
                             if (ycol && yr >= 0 && yr < H) yp[(int64_t)yr * W + cl + c] = ring[ii * OP];
@@ -577,17 +579,18 @@ __global__ void SA_TD_BIT_BOUNDS td_bit_kernel(const BitArgs a) {
                             orow += W;
                         }
                     }
-                    reinterpret_cast<unsigned char*>(sBits + c)[slot] = (unsigned char)byte;
+                    // the step's two bytes (slot is even)
+                    reinterpret_cast<unsigned short*>(sBits + c)[slot >> 1] = (unsigned short)byte;
                 }
             };
-            if (s0 - OCAP >= 0 && s0 + kBitRows <= H)
+            if (s0 - OCAP >= 0 && s0 + kStepRows <= H)
                 level0(std::false_type());
             else
                 level0(std::true_type());
-            if (s0 - OCAP + kBitRows >= H) break;  // the last rows of y are out
+            if (s0 - OCAP + kStepRows >= H) break;  // the last rows of y are out
             __syncthreads();
             if (s0 - T * R >= H) {  // the last steps only write y out
-                os0 = os0 + kBitRows < OCAP ? os0 + kBitRows : 0;
+                os0 = os0 + kStepRows < OCAP ? os0 + kStepRows : 0;
                 continue;
             }
             // Level t: the vertical sums from the bits of level t - 1, the horizontal pass, f,
@@ -595,28 +598,32 @@ __global__ void SA_TD_BIT_BOUNDS td_bit_kernel(const BitArgs a) {
             auto level = [&](const int t, auto last_c, auto relu_c) {
                 constexpr bool LAST = decltype(last_c)::value, RELU = decltype(relu_c)::value;
                 const int4 lv = sLv[t];
-                const int ca = lv.x, c1 = lv.y, nitems = lv.z;
-                const int rb = s0 - t * R;  // the row of the items' ii = 0
+                const int ca = lv.x, c1 = lv.y, nitems = lv.z, n32 = lv.w;
+                const int rb = s0 - t * R;  // the row of the first row block's ii = 0
                 const int bo = os0 - t * R < 0 ? os0 - t * R + OCAP : os0 - t * R;
                 const unsigned* bprev = sBits + (size_t)(t - 1) * EWB;
                 unsigned char* bcur = reinterpret_cast<unsigned char*>(sBits + (size_t)(LAST ? 0 : t) * EWB);
-                unsigned char* bdst = bcur + (ca + (tid & ~31) + lane) * 4 + slot;  // this lane's first byte
-                const unsigned pick_k = 0x40u + (unsigned)(lane >> 3) * 0x11u;              // bytes k and 4 + k
-                // Whole warps iterate (the ballots need every lane): lane = 8 * chunk + row.
-                for (int w0 = (tid & ~31); w0 < nitems; w0 += kThreads, bdst += 4 * kThreads) {
+                const unsigned pick_k = 0x40u + (unsigned)(lane >> 3) * 0x11u;  // bytes k and 4 + k
+                // Whole warps iterate (the ballots need every lane): lane = 8 * chunk + row; a
+                // warp takes its chunks in both of the step's row blocks.
+                for (int w0 = (tid & ~31); w0 < n32; w0 += kThreads) {
                     const int w = w0 + lane, ii = lane & 7;
-                    const int i = rb + ii;
-                    const bool active = w < nitems && i >= 0 && i < H;
+                    const bool col_ok = w < nitems;
+#pragma unroll
+                    for (int sb = 0; sb < kSubs; sb++) {
+                    const int ir = 8 * sb + ii;  // the row in the step
+                    const int i = rb + ir;
+                    const bool active = col_ok && i >= 0 && i < H;
                     // Inactive lanes (rows outside the plane, chunks past the level's end) run the
                     // fast path on the level's first chunk and store nothing: no branch around
                     // the item, whose vote predicates ptxas (sm_90) would carry across it.
                     const int cs = active ? ca + (w >> 3) * 8 : ca;
                     float f[kBitRows];
                     {
-                        const int so = bo + ii < OCAP ? bo + ii : bo + ii - OCAP;
+                        const int so = bo + ir < OCAP ? bo + ir : bo + ir - OCAP;
                         // level t - 1's window of row i: rows i - R .. i + R at bits
-                        // (i - R + (t - 1) R) mod 32 = (s0 + ii - 2R) mod 32 on (rotated to bit 2)
-                        const unsigned sh = (unsigned)(s0 + ii - 2 * R - 2);
+                        // (i - R + (t - 1) R) mod 32 = (s0 + ir - 2R) mod 32 on (rotated to bit 2)
+                        const unsigned sh = (unsigned)(s0 + ir - 2 * R - 2);
                         float acc[kBitRows];
 #pragma unroll
                         for (int jj = 0; jj < kBitRows; jj++) acc[jj] = 0.0f;
@@ -643,7 +650,7 @@ __global__ void SA_TD_BIT_BOUNDS td_bit_kernel(const BitArgs a) {
                             Taps<R> g;
 #pragma unroll
                             for (int k = 0; k <= 2 * R; k++) g.g[k] = a.g[k];
-                            const Acc8 r8 = td_bit_guarded<R>(NT + kBitPad + (t - 1) * EWB, g, vc, cs, i, H, img0, img1, sh + 2);
+                            const Acc8 r8 = td_bit_guarded<R>(kBitPad + (t - 1) * EWB, g, vc, cs, i, H, img0, img1, sh + 2);
 #pragma unroll
                             for (int jj = 0; jj < kBitRows; jj++) acc[jj] = r8.v[jj];
                         }
@@ -675,7 +682,9 @@ __global__ void SA_TD_BIT_BOUNDS td_bit_kernel(const BitArgs a) {
                         for (int jj = 0; jj < kBitRows; jj++) m[jj] = __ballot_sync(0xffffffffu, active && f[jj] > 0.0f);
                         const unsigned b0 = __byte_perm(__byte_perm(m[0], m[1], pick_k), __byte_perm(m[2], m[3], pick_k), 0x5410);
                         const unsigned b1 = __byte_perm(__byte_perm(m[4], m[5], pick_k), __byte_perm(m[6], m[7], pick_k), 0x5410);
-                        if (ca + w0 + lane < c1) *bdst = (unsigned char)__byte_perm(b0, b1, lane & 7);
+                        const int c = ca + w0 + lane;
+                        if (c < c1) bcur[c * 4 + slot + sb] = (unsigned char)__byte_perm(b0, b1, lane & 7);
+                    }
                     }
                 }
                 __syncthreads();
@@ -685,7 +694,7 @@ __global__ void SA_TD_BIT_BOUNDS td_bit_kernel(const BitArgs a) {
                 level(T, std::true_type(), std::true_type());
             else
                 level(T, std::true_type(), std::false_type());
-            os0 = os0 + kBitRows < OCAP ? os0 + kBitRows : 0;
+            os0 = os0 + kStepRows < OCAP ? os0 + kStepRows : 0;
         }
     }
 }
@@ -885,7 +894,8 @@ int td_run(const char* fn, const LaunchCtx& c, const float* o, float* y, sa_shap
             const int64_t strips = (a.W + tw - 1) / tw;
             const bool wide_enough = (int64_t)T * r <= tw || strips == 1;
             const bool fills = a.planes * strips >= c.sms || tw0 == 32 || strips == 1;
-            if (bytes <= std::min<size_t>((size_t)c.smem_optin, third_sm) && ((wide_enough && fills) || wave == 3))
+            const size_t table = (size_t)4 << (2 * r + 1);  // the kernel's static shared memory
+            if (bytes + table <= std::min<size_t>((size_t)c.smem_optin, third_sm) && ((wide_enough && fills) || wave == 3))
                 return td_launch_bits(fn, c, a, T, tw, bytes, y);
         }
     }

@@ -16,6 +16,15 @@
 // (dlopen libcudnn.so.9, from $SA_CUDNN_DIR first), so nothing of it is needed to build;
 // without it the table says "cuDNN baseline: skipped (<reason>)".
 //
+// The workbench (issue 12, item 5), in the same table after each shape's operators: the numbered
+// versions of the kernels that are still in the source, chosen through the test hooks of
+// sa_internal.h - FReLU k=3 v3 with 32- and 64-bit indices; TD-LReLU hard T=5 r=3 as v2 (tiles),
+// v3 (float wavefront), v4 (bit wavefront) and the planner's choice, soft as the planner's;
+// NTD-LReLU hard S=3 P=1 T=5 with stored (v2) and recomputed (v2r) weights. Each is validated
+// against the CPU before it is timed (hard TD against the CPU's direct kernels: the outputs that
+// differ are counted and must stay below 1e-3 of the tensor, their number printed; soft and
+// NTD against the CPU's default), and reported like the operators above.
+//
 // Exit status: non-zero when a GPU kernel disagrees with the CPU (the timings would be moot).
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -113,6 +122,18 @@ struct OpDef {
     double bytes_per_elem;
     std::function<int(const OpPtrs&, sa_shape, bool gpu, void* stream)> run;
 };
+
+// FReLU FULL with kernel size k (the weights of OpPtrs).
+std::function<int(const OpPtrs&, sa_shape, bool, void*)> frelu_of(int k) {
+    return [k](const OpPtrs& p, sa_shape s, bool gpu, void* st) {
+        sa_params q;
+        sa_params_init(&q);
+        q.k = k;
+        q.weight = k == 1 ? p.w1 : k == 3 ? p.w3 : k == 5 ? p.w5 : p.w7;
+        q.bias = p.b3;
+        return gpu ? sa_cuda_frelu_forward(p.x, p.y, s, &q, st) : sa_cpu_frelu_forward(p.x, p.y, s, &q);
+    };
+}
 
 std::vector<OpDef> op_defs() {
     std::vector<OpDef> ops;
@@ -726,6 +747,94 @@ int bench_gpu() {
             if (leaky_t == 0.0) leaky_t = t;
             const double bytes = op.bytes_per_elem * (double)n;
             print_row(s, op.name, t, bytes, copy_rate(bytes), leaky_t);
+        }
+
+        // The workbench: numbered versions of each kernel, validated, then timed (see the top).
+        struct Version {
+            std::string name;
+            std::function<void(bool on)> select;  // the hooks: on before the run, off after
+            std::function<int(const OpPtrs&, sa_shape, bool, void*)> run;
+            int check;  // 0: rel L2 <= kRelL2Tol, 1: differing outputs < 1e-3 (hard gates), 2: rel L2 <= 1e-5
+        };
+        auto td_run = [](float eps) {
+            return [eps](const OpPtrs& p, sa_shape sh, bool gpu, void* st) {
+                sa_params q;
+                sa_params_init(&q);
+                q.iterations = 5;
+                q.radius = 3;
+                q.sigma = 1.0f;
+                q.lambda = 0.3f;
+                q.eps = eps;
+                return gpu ? sa_cuda_td_lrelu_forward(p.x, p.y, sh, &q, st) : sa_cpu_td_lrelu_forward(p.x, p.y, sh, &q);
+            };
+        };
+        auto ntd_run = [](const OpPtrs& p, sa_shape sh, bool gpu, void* st) {
+            sa_params q;
+            sa_params_init(&q);
+            q.lambda = 0.3f;
+            return gpu ? sa_cuda_ntd_lrelu_forward(p.x, nullptr, p.y, sh, &q, st)
+                       : sa_cpu_ntd_lrelu_forward(p.x, nullptr, p.y, sh, &q);
+        };
+        auto td_mode = [](int mode) {
+            return [mode](bool on) {
+                sa_internal_cuda_td_wave(on ? mode : 0);
+                sa_internal_cpu_td_direct(on ? 1 : 0);  // the CPU reference: its direct kernels
+            };
+        };
+        const std::vector<Version> versions = {
+            {"frelu FULL k=3 v3 (32-bit idx)", [](bool) {}, frelu_of(3), 0},
+            {"frelu FULL k=3 v3 (64-bit idx)", [](bool on) { sa_internal_cuda_frelu_wide(on ? 1 : 0); }, frelu_of(3), 0},
+            {"td hard T=5 r=3 v2 (tiles)", td_mode(1), td_run(0.0f), 1},
+            {"td hard T=5 r=3 v3 (float wave)", td_mode(2), td_run(0.0f), 1},
+            {"td hard T=5 r=3 v4 (bit wave)", td_mode(3), td_run(0.0f), 1},
+            {"td hard T=5 r=3 (planner)", td_mode(0), td_run(0.0f), 1},
+            {"td soft T=5 r=3 (planner)", [](bool) {}, td_run(0.1f), 2},
+            {"ntd hard S=3 P=1 T=5 v2 (stored w)", [](bool on) { sa_internal_cuda_ntd_weights(on ? 1 : 0); }, ntd_run, 1},
+            {"ntd hard S=3 P=1 T=5 v2r (recomp.)", [](bool on) { sa_internal_cuda_ntd_weights(on ? 2 : 0); }, ntd_run, 1},
+        };
+        for (const Version& v : versions) {
+            OpPtrs hq = hp;
+            hq.y = want.data();
+            v.select(true);
+            int rc = v.run(hq, s, false, nullptr);
+            if (rc != SA_OK) {
+                printf("%-16s %-34s CPU reference failed: %s\n", shape_str(s).c_str(), v.name.c_str(), sa_last_error());
+                failures++;
+                v.select(false);
+                continue;
+            }
+            auto fn = [&] { return v.run(dp, s, true, tm.stream); };
+            bool bad = false;
+            if (v.check == 1) {  // hard gates: count the outputs that differ
+                CK(cudaMemsetAsync(y.p, 0xFF, (size_t)n * 4, tm.stream));
+                rc = fn();
+                if (rc == SA_OK && cudaStreamSynchronize(tm.stream) != cudaSuccess) rc = SA_ERR_CUDA;
+                if (rc == SA_OK) {
+                    CK(cudaMemcpy(got.data(), y.p, (size_t)n * 4, cudaMemcpyDeviceToHost));
+                    int64_t diff = 0;
+                    for (int64_t i = 0; i < n; i++)
+                        if (!(got[(size_t)i] == want[(size_t)i] || (got[(size_t)i] != got[(size_t)i] && want[(size_t)i] != want[(size_t)i])))
+                            diff++;
+                    printf("%-16s %-34s %lld of %lld outputs differ from the CPU's\n", shape_str(s).c_str(), v.name.c_str(),
+                           (long long)diff, (long long)n);
+                    bad = (double)diff >= 1e-3 * (double)n;
+                    if (bad) printf("%-16s %-34s VALIDATION FAILED vs CPU\n", shape_str(s).c_str(), v.name.c_str());
+                } else {
+                    printf("%-16s %-34s failed: %s\n", shape_str(s).c_str(), v.name.c_str(), sa_last_error());
+                    bad = true;
+                }
+                if (bad) failures++;
+            } else {
+                bad = validate(v.name, fn, v.check == 2 ? 1e-5 : kRelL2Tol) != 0;
+            }
+            double t = 0.0;
+            if (!bad && tm.time(fn, &t) != SA_OK) {
+                printf("%-16s %-34s timing failed: %s\n", shape_str(s).c_str(), v.name.c_str(), sa_last_error());
+                failures++;
+                bad = true;
+            }
+            v.select(false);
+            if (!bad) print_row(s, v.name, t, 8.0 * (double)n, copy8, leaky_t);
         }
 
         if (have_cudnn) {

@@ -86,7 +86,7 @@ set(SA_MUT_td_bit_no_barrier_TO [==[
                 ;
             };]==])
 
-# The bit wavefront's new gate bits stored in the next step's byte of their words: the next
-# level's windows read rows 8 apart from the ones they name.
-set(SA_MUT_td_bit_slot_FROM [==[+ (tid & ~31) + lane) * 4 + slot;]==])
-set(SA_MUT_td_bit_slot_TO [==[+ (tid & ~31) + lane) * 4 + ((slot + 1) & 3);]==])
+# The bit wavefront's new gate bits stored in the next row block's byte of their words: the
+# next level's windows read rows 8 apart from the ones they name.
+set(SA_MUT_td_bit_slot_FROM [==[bcur[c * 4 + slot + sb]]==])
+set(SA_MUT_td_bit_slot_TO [==[bcur[c * 4 + ((slot + sb + 1) & 3)]]==])
