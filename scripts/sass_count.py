@@ -17,9 +17,11 @@ composite instead (note "composite"): for T = 5 and the planner's widest strip (
 2 T R: a ring of 256 columns), the instructions every thread of a block issues in one step of
 its rows (as many as level 0's loop loads per column) - level 0 (its loop without row checks,
 one column per thread), the levels 1 .. T - 1 (the item loop with the warp votes, less its
-guarded branch to the out-of-line border path, per warp of items of each 8-row block, plus the
-level's set-up around that loop for all 256 threads) and level T (the item loop that stages y,
-alpha != 0) - divided by the step's rows x TW outputs. Idle
+guarded branch to the out-of-line border path, per warp of items of each 8-row block) and level
+T (the item loop that stages y: the shorter of its two variants, alpha != 0 and alpha == 0),
+plus every level's set-up around its item loop for all 256 threads - divided by the step's
+rows x TW outputs. It relies on ptxas's layout: the fast path first, jumping over the guarded
+call site (`@P BRA X ... BRA J`); a different layout shows as an implausible figure. Idle
 lanes of a partly used warp, the halo columns of the strip and the chunks rounded to 8 columns
 are all counted; the border path (rows within R of the plane's top or bottom, items at the
 image's left or right edge) is not.

@@ -21,6 +21,15 @@
 #ifndef SA_CUDA_KERNEL_UTILS_CUH
 #define SA_CUDA_KERNEL_UTILS_CUH
 
+// A device function kept out of line (nvcc's __noinline__; the emulated GPU's host compiler takes
+// the GNU attribute: a __noinline__ macro there would break libstdc++'s own
+// __attribute__((__noinline__))).
+#ifdef __CUDACC__
+#define SA_NOINLINE __noinline__
+#else
+#define SA_NOINLINE __attribute__((noinline))
+#endif
+
 #include <cuda_runtime.h>
 #include <stdint.h>
 

@@ -417,9 +417,9 @@ __global__ void __launch_bounds__(kThreads, 2) td_wave_kernel(const WaveArgs a) 
 // taps fall outside: zero padding, not +-1) and items whose window crosses its left or right
 // edge take an out-of-line guarded path that computes the chain from the bits with zeros
 // outside, exactly as the float kernels do.
-// Shared memory: T x EWB words of bits, OCAP x OP floats of o and the levels' bounds (dynamic),
-// the table (static): 42.5 KiB at T = 5, R = 3 and 226 columns (the float wavefront: 64 KiB at
-// 128 columns); the planner wants three blocks per SM.
+// Shared memory (all dynamic): the table, T x EWB words of bits, OCAP x OP floats of o and the
+// levels' bounds: 42.5 KiB at T = 5, R = 3 and 226 columns (the float wavefront: 64 KiB at 128
+// columns); the planner wants three blocks per SM.
 constexpr int kBitRows = 8;  // rows of an item: one byte of a bit word
 constexpr int kSubs = 2;     // items' row blocks per step: a step of 16 rows shares one level set-up
 constexpr int kStepRows = kBitRows * kSubs;
@@ -446,7 +446,7 @@ size_t td_bit_bytes(int R, int TW, int T, int* EW, int* EWB, int* OP) {
     // 4 mod 32 apart: the float4 rows of a warp's 8 rows of items hit distinct banks.
     *OP = ((*EW + 8 + 31) & ~31) + 4;
     const size_t ocap = (size_t)(2 * kStepRows - 1 + T * R) & ~(size_t)(kStepRows - 1);
-    return 4 * ((size_t)T * *EWB + ocap * *OP) + 16 * (size_t)(T + 1);  // (+ the table: static shared memory)
+    return 4 * (((size_t)1 << (2 * R + 1)) + (size_t)T * *EWB + ocap * *OP) + 16 * (size_t)(T + 1);
 }
 
 template <int R>
@@ -464,7 +464,7 @@ struct Acc8 {
 // bofs: level t - 1's ring column 0 as a word offset into the dynamic shared memory (a pointer
 // argument would be a generic one: 64-bit address arithmetic in the caller).
 template <int R>
-__device__ __noinline__ Acc8 td_bit_guarded(int bofs, const Taps<R> g, float vc, int cs, int i, int H, int img0,
+__device__ SA_NOINLINE Acc8 td_bit_guarded(int bofs, const Taps<R> g, float vc, int cs, int i, int H, int img0,
                                             int img1, unsigned rot_by) {
     extern __shared__ float smem[];
     const unsigned* bprev = reinterpret_cast<const unsigned*>(smem) + bofs;
@@ -506,12 +506,11 @@ __global__ void SA_TD_BIT_BOUNDS td_bit_kernel(const BitArgs a) {
     constexpr unsigned kByteMask = (unsigned)(NT - 1) << 2;  // a window's bits as a byte offset into the table
     // The o ring's rows: 16 + T R rounded up to whole steps (a step's 16 rows never wrap).
     const int T = a.T, EWB = a.EWB, OP = a.OP, OCAP = (2 * kStepRows - 1 + T * R) & ~(kStepRows - 1);
-    // The table in static shared memory: a fixed address, so that a lookup is one LDS with the
-    // window's bits as its register offset (with the table in the dynamic buffer ptxas for sm_90
-    // added the buffer's base to every lookup).
-    __shared__ float sTab[NT];
-    unsigned* sBits = reinterpret_cast<unsigned*>(smem) + kBitPad;  // [T][EWB], from ring column -8
-    float* sO = smem + (size_t)T * EWB;                              // [OCAP][OP], 16-byte aligned rows
+    // (No static shared memory: opt_in_shared sets a kernel's dynamic limit to the whole opt-in
+    // size, which a static array would push past the device's limit.)
+    float* sTab = smem;                                                  // [NT], at offset 0
+    unsigned* sBits = reinterpret_cast<unsigned*>(smem + NT) + kBitPad;  // [T][EWB], from ring column -8
+    float* sO = smem + NT + (size_t)T * EWB;                             // [OCAP][OP], 16-byte aligned rows
     int4* sLv = reinterpret_cast<int4*>(sO + (size_t)OCAP * OP);  // [T + 1]: each level's columns in this strip
     const int tid = threadIdx.x, lane = tid & 31;
     const float vc = a.vc, alpha = a.alpha, lambda = a.lambda;
@@ -620,7 +619,8 @@ __global__ void SA_TD_BIT_BOUNDS td_bit_kernel(const BitArgs a) {
                     const int cs = active ? ca + (w >> 3) * 8 : ca;
                     float f[kBitRows];
                     {
-                        const int so = bo + ir < OCAP ? bo + ir : bo + ir - OCAP;
+                        // (inactive lanes: the step's last loaded row, which no level writes)
+                        const int so = !active ? os0 + kStepRows - 1 : bo + ir < OCAP ? bo + ir : bo + ir - OCAP;
                         // level t - 1's window of row i: rows i - R .. i + R at bits
                         // (i - R + (t - 1) R) mod 32 = (s0 + ir - 2R) mod 32 on (rotated to bit 2)
                         const unsigned sh = (unsigned)(s0 + ir - 2 * R - 2);
@@ -650,7 +650,7 @@ __global__ void SA_TD_BIT_BOUNDS td_bit_kernel(const BitArgs a) {
                             Taps<R> g;
 #pragma unroll
                             for (int k = 0; k <= 2 * R; k++) g.g[k] = a.g[k];
-                            const Acc8 r8 = td_bit_guarded<R>(kBitPad + (t - 1) * EWB, g, vc, cs, i, H, img0, img1, sh + 2);
+                            const Acc8 r8 = td_bit_guarded<R>(NT + kBitPad + (t - 1) * EWB, g, vc, cs, i, H, img0, img1, sh + 2);
 #pragma unroll
                             for (int jj = 0; jj < kBitRows; jj++) acc[jj] = r8.v[jj];
                         }
@@ -894,8 +894,7 @@ int td_run(const char* fn, const LaunchCtx& c, const float* o, float* y, sa_shap
             const int64_t strips = (a.W + tw - 1) / tw;
             const bool wide_enough = (int64_t)T * r <= tw || strips == 1;
             const bool fills = a.planes * strips >= c.sms || tw0 == 32 || strips == 1;
-            const size_t table = (size_t)4 << (2 * r + 1);  // the kernel's static shared memory
-            if (bytes + table <= std::min<size_t>((size_t)c.smem_optin, third_sm) && ((wide_enough && fills) || wave == 3))
+            if (bytes <= std::min<size_t>((size_t)c.smem_optin, third_sm) && ((wide_enough && fills) || wave == 3))
                 return td_launch_bits(fn, c, a, T, tw, bytes, y);
         }
     }

@@ -462,49 +462,52 @@ struct Rng {
 
 const char* kOrderName[3] = {"ascending", "descending", "shuffled"};
 
-// The warps with a lane waiting at a warp collective: each must have every lane of its mask
-// there, at the same call and with the same mask (else a fault: a collective not reached by
-// the warp, as on a GPU, where it would hang or be undefined). Fills `ready` with the lanes
-// released (ascending) and returns whether there were any.
+// The warps with lanes waiting at a warp collective. As in CUDA, every lane of a vote's mask
+// that has not exited must wait at the same call with the same mask (lanes that have exited are
+// left out of the vote); a lane of the mask at a barrier or at another collective is a fault (on
+// a GPU the vote would hang or be undefined). Several votes with disjoint masks may be pending
+// in one warp. Fills `ready` with the lanes released (ascending) and returns whether there were
+// any.
 bool resolve_warps(Block& b, int n, std::vector<int>& ready) {
     ready.clear();
     for (int w0 = 0; w0 < n; w0 += 32) {
         const int w1 = std::min(n, w0 + 32);
-        const Fiber* first = nullptr;
-        for (int i = w0; i < w1; i++)
-            if (b.fibers[(size_t)i].state == kAtWarp) {
-                first = &b.fibers[(size_t)i];
-                break;
-            }
-        if (!first) continue;
-        unsigned vote = 0;
         for (int i = w0; i < w1; i++) {
-            const Fiber& f = b.fibers[(size_t)i];
-            if (!(first->warp_mask >> (i - w0) & 1u)) continue;
-            if (f.state != kAtWarp || f.warp_line != first->warp_line || strcmp(f.warp_file, first->warp_file) ||
-                f.warp_mask != first->warp_mask) {
-                block_fault(strf("__ballot_sync at %s:%d (mask 0x%08x) not reached by lane %d of warp %d (it %s)",
-                                 first->warp_file, first->warp_line, first->warp_mask, i - w0, w0 / 32,
-                                 f.state == kExited ? "has exited"
-                                 : f.state == kAtBarrier ? "waits at a __syncthreads"
-                                                          : "waits at another warp collective"));
+            const Fiber& first = b.fibers[(size_t)i];
+            if (first.state != kAtWarp) continue;  // (released lanes are kReady by now)
+            unsigned vote = 0;
+            for (int l = w0; l < w1; l++) {
+                const Fiber& f = b.fibers[(size_t)l];
+                if (!(first.warp_mask >> (l - w0) & 1u) || f.state == kExited) continue;
+                const bool same = f.state == kAtWarp && f.warp_line == first.warp_line &&
+                                  !strcmp(f.warp_file, first.warp_file) && f.warp_mask == first.warp_mask;
+                if (!same) {
+                    block_fault(strf("__ballot_sync at %s:%d (mask 0x%08x) not reached by lane %d of warp %d (it %s)",
+                                     first.warp_file, first.warp_line, first.warp_mask, l - w0, w0 / 32,
+                                     f.state == kAtBarrier ? "waits at a __syncthreads"
+                                     : f.state == kAtWarp  ? "waits at another warp collective or with another mask"
+                                                           : "is not at a collective"));
+                    return false;
+                }
+                if (f.warp_pred) vote |= 1u << (l - w0);
+            }
+            if (!(first.warp_mask >> (i - w0) & 1u)) {
+                block_fault(strf("__ballot_sync at %s:%d: lane %d of warp %d is not in its own mask 0x%08x",
+                                 first.warp_file, first.warp_line, i - w0, w0 / 32, first.warp_mask));
                 return false;
             }
-            if (f.warp_pred) vote |= 1u << (i - w0);
-        }
-        for (int i = w0; i < w1; i++) {
-            Fiber& f = b.fibers[(size_t)i];
-            if (f.state != kAtWarp) continue;
-            if (!(first->warp_mask >> (i - w0) & 1u)) {
-                block_fault(strf("__ballot_sync at %s:%d: lane %d of warp %d waits outside the mask 0x%08x",
-                                 f.warp_file, f.warp_line, i - w0, w0 / 32, first->warp_mask));
-                return false;
+            const unsigned mask = first.warp_mask;
+            for (int l = w0; l < w1; l++) {
+                Fiber& f = b.fibers[(size_t)l];
+                if ((mask >> (l - w0) & 1u) && f.state == kAtWarp) {
+                    f.warp_result = vote;
+                    f.state = kReady;
+                    ready.push_back(l);
+                }
             }
-            f.warp_result = vote;
-            f.state = kReady;
-            ready.push_back(i);
         }
     }
+    std::sort(ready.begin(), ready.end());
     return !ready.empty();
 }
 

@@ -240,12 +240,18 @@ void k_uninit(float* y) {
 }
 
 // Warp votes: y[t] and y[64 + t] = the low and high 16 bits of the ballot of "odd lane or
-// t % 5 == 0" over t's warp (the high ones by a rotate); DIVERGENT: lanes 0..15 skip the vote.
-template <bool DIVERGENT>
+// t % 5 == 0" over t's warp (the high ones by a rotate). MODE 1: lanes 0..15 vote at another
+// call (a fault); MODE 2: lanes 0..15 exit first (legal: the others' vote leaves them out).
+template <int MODE>
 void k_ballot(float* y) {
     const int t = threadIdx.x;
-    if (DIVERGENT && (t & 31) < 16) {
+    if (MODE == 2 && (t & 31) < 16) {
         y[t] = 0.0f;
+        y[64 + t] = 0.0f;
+        return;
+    }
+    if (MODE == 1 && (t & 31) < 16) {
+        y[t] = (float)__ballot_sync(0xffffffffu, 1);
         return;
     }
     const unsigned m = __ballot_sync(0xffffffffu, (t & 1) || t % 5 == 0);
@@ -319,19 +325,28 @@ void test_emulator() {
           std::string("emulator: a barrier in divergent code is flagged: ") + sa_emu_last_fault());
     {
         const int64_t f2 = faults();
-        sa_emu::make_launch(k_ballot<false>, dim3(1), dim3(64))(d);
-        const bool ran = cudaGetLastError() == cudaSuccess && faults() == f2;
-        std::vector<float> hb(128);
-        cudaMemcpy(hb.data(), d, 512, cudaMemcpyDeviceToHost);
-        bool same = true;
-        for (int t = 0; t < 64; t++) {
-            unsigned m = 0;
-            for (int l = 0; l < 32; l++) m |= (((l & 1) || ((t & ~31) + l) % 5 == 0) ? 1u : 0u) << l;
-            same = same && hb[(size_t)t] == (float)(m & 0xffffu) && hb[(size_t)(64 + t)] == (float)(m >> 16);
+        for (int mode : {0, 2}) {
+            if (mode == 0)
+                sa_emu::make_launch(k_ballot<0>, dim3(1), dim3(64))(d);
+            else
+                sa_emu::make_launch(k_ballot<2>, dim3(1), dim3(64))(d);
+            const bool ran = cudaGetLastError() == cudaSuccess && faults() == f2;
+            std::vector<float> hb(128);
+            cudaMemcpy(hb.data(), d, 512, cudaMemcpyDeviceToHost);
+            bool same = true;
+            for (int t = 0; t < 64; t++) {
+                unsigned m = 0;
+                for (int l = 0; l < 32; l++)
+                    if (mode == 0 || l >= 16) m |= (((l & 1) || ((t & ~31) + l) % 5 == 0) ? 1u : 0u) << l;
+                const bool out = mode == 2 && (t & 31) < 16;  // exited lanes wrote zeros
+                same = same && hb[(size_t)t] == (out ? 0.0f : (float)(m & 0xffffu)) &&
+                       hb[(size_t)(64 + t)] == (out ? 0.0f : (float)(m >> 16));
+            }
+            check(ran && same, mode == 0 ? "emulator: __ballot_sync votes per warp, every lane gets its warp's bits"
+                                         : "emulator: a vote whose mask names exited lanes leaves them out");
         }
-        check(ran && same, "emulator: __ballot_sync votes per warp, every lane gets its warp's bits");
     }
-    sa_emu::make_launch(k_ballot<true>, dim3(1), dim3(64))(d);
+    sa_emu::make_launch(k_ballot<1>, dim3(1), dim3(64))(d);
     check(cudaGetLastError() == cudaErrorLaunchFailure && strstr(sa_emu_last_fault(), "not reached by lane"),
           std::string("emulator: a ballot in divergent code is flagged: ") + sa_emu_last_fault());
     sa_emu::make_launch(k_uninit, dim3(1), dim3(32))(d);
@@ -557,6 +572,10 @@ void test_td() {
         {{1, 1, 9, 300}, 0.2f, 0.5f, 1.0f, 0, 0, "T 0 soft"},
         // strongly coupled: a truncated wide kernel (large edge taps), lambda far above |o|
         {{1, 2, 96, 100}, 0.0f, 2.0f, 3.0f, 2, 8, "coupled"},
+        // several strips of the bit wavefront (226 columns at T = 5, r = 3): 226 + 74, and
+        // 226 + 226 + 8 (a last strip of one chunk)
+        {{1, 1, 37, 300}, 0.0f, 0.5f, 1.0f, 0, 5, "strips"},
+        {{1, 2, 21, 460}, 0.0f, 0.5f, 1.0f, 0, 5, "strips, narrow last"},
     };
     uint64_t seed = 500;
     // The tile and global-memory paths (the planner's branches are counted here), then the
