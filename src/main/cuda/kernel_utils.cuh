@@ -273,6 +273,19 @@ int blocks_per_sm(const char* fn, const LaunchCtx& c, void (*kernel)(P...), int 
     return SA_OK;
 }
 
+// Launches a kernel whose blocks loop over `tasks` tasks (tiles, strips) on as many blocks as
+// are resident at once (every SM full, at most one block per task); an error if one block of
+// smem bytes does not fit an SM. `what` names the kernel in messages.
+template <class... P, class... A>
+int launch_resident(const char* fn, const char* what, void (*kernel)(P...), int64_t tasks, dim3 block, size_t smem,
+                    const LaunchCtx& c, A... args) {
+    int per_sm = 0;
+    if (int e = blocks_per_sm(fn, c, kernel, (int)(block.x * block.y * block.z), smem, &per_sm)) return e;
+    if (per_sm < 1) return fail(SA_ERR_INTERNAL, "%s: a %zu-byte block of %s does not fit on this GPU", fn, smem, what);
+    const int64_t grid = std::max<int64_t>(1, std::min<int64_t>(tasks, (int64_t)c.sms * per_sm));
+    return launch(fn, what, kernel, dim3((unsigned)grid), block, smem, c, args...);
+}
+
 // Blocks of kThreads for `items` grid-stride items, at most per_sm blocks per SM.
 inline int64_t grid_for(const LaunchCtx& c, int64_t items, int per_sm) {
     int64_t blocks = (items + kThreads - 1) / kThreads;

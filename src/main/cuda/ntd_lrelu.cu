@@ -322,14 +322,10 @@ int ntd_run(const char* fn, const LaunchCtx& c, const float* o, const float* gui
             float* out = t == T ? ys : fbuf[(t - 1) % 2];
             rc = with_bool(soft, [&](auto sc) {
                 return with_bool(recompute, [&](auto rcmp) {
-                    auto kernel = ntd_iter_kernel<decltype(sc)::value, decltype(rcmp)::value>;
-                    int per_sm = 0;
-                    if (int e = blocks_per_sm(fn, c, kernel, TH * TW, iter_smem, &per_sm)) return e;
-                    if (per_sm < 1)
-                        return fail(SA_ERR_INTERNAL, "%s: a %zu-byte NTD tile does not fit on this GPU", fn, iter_smem);
-                    const int64_t grid = std::max<int64_t>(1, std::min<int64_t>(iter_tiles, (int64_t)c.sms * per_sm));
-                    return launch(fn, "ntd_iter_kernel", kernel, dim3((unsigned)grid), dim3(TH * TW), iter_smem, c, os,
-                                  vin, (const float*)wt, g, out, t == T, TH, TW, a);
+                    return launch_resident(fn, "ntd_iter_kernel",
+                                           ntd_iter_kernel<decltype(sc)::value, decltype(rcmp)::value>, iter_tiles,
+                                           dim3(TH * TW), iter_smem, c, os, vin, (const float*)wt, g, out, t == T, TH,
+                                           TW, a);
                 });
             });
             if (rc) return rc;

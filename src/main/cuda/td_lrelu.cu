@@ -788,13 +788,8 @@ int td_launch_tiles(const char* fn, const LaunchCtx& c, TdArgs a, const TdPlan& 
     td_smem_floats(a.eh_max, ew_max, a.r, &a.pv, &a.po);
     return with_radius(a.r, [&](auto rc) {
         return with_bool(soft, [&](auto sc) {
-            auto kernel = td_tile_kernel<decltype(rc)::value, decltype(sc)::value>;
-            int per_sm = 0;
-            if (int e = blocks_per_sm(fn, c, kernel, kThreads, plan.smem, &per_sm)) return e;
-            if (per_sm < 1) return fail(SA_ERR_INTERNAL, "%s: a %zu-byte tile does not fit on this GPU", fn, plan.smem);
-            const int64_t total = a.planes * a.tiles;
-            const int64_t grid = std::max<int64_t>(1, std::min<int64_t>(total, (int64_t)c.sms * per_sm));
-            return launch(fn, "td_tile_kernel", kernel, dim3((unsigned)grid), dim3(kBlockX, kBlockY), plan.smem, c, a);
+            return launch_resident(fn, "td_tile_kernel", td_tile_kernel<decltype(rc)::value, decltype(sc)::value>,
+                                   a.planes * a.tiles, dim3(kBlockX, kBlockY), plan.smem, c, a);
         });
     });
 }
@@ -820,13 +815,8 @@ int td_launch_wave(const char* fn, const LaunchCtx& c, const TdArgs& t, int T, i
     for (int k = 0; k < kMaxTaps; k++) a.g[k] = t.g[k];
     return with_radius(a.r, [&](auto rc) {
         return with_bool(soft, [&](auto sc) {
-            auto kernel = td_wave_kernel<decltype(rc)::value, decltype(sc)::value>;
-            int per_sm = 0;
-            if (int e = blocks_per_sm(fn, c, kernel, kThreads, bytes, &per_sm)) return e;
-            if (per_sm < 1) return fail(SA_ERR_INTERNAL, "%s: a %zu-byte TD strip does not fit on this GPU", fn, bytes);
-            const int64_t total = a.planes * a.strips_x;
-            const int64_t grid = std::max<int64_t>(1, std::min<int64_t>(total, (int64_t)c.sms * per_sm));
-            return launch(fn, "td_wave_kernel", kernel, dim3((unsigned)grid), dim3(kThreads), bytes, c, a);
+            return launch_resident(fn, "td_wave_kernel", td_wave_kernel<decltype(rc)::value, decltype(sc)::value>,
+                                   a.planes * a.strips_x, dim3(kThreads), bytes, c, a);
         });
     });
 }
@@ -847,13 +837,8 @@ int td_launch_bits(const char* fn, const LaunchCtx& c, const TdArgs& t, int T, i
     a.vc = 1.0f - 2.0f * t.alpha;  // v of a closed gate, as the float kernels compute it
     for (int k = 0; k < kMaxTaps; k++) a.g[k] = t.g[k];
     return with_value<1, 2, 3, 4>(t.r, [&](auto rc) {
-        auto kernel = td_bit_kernel<decltype(rc)::value>;
-        int per_sm = 0;
-        if (int e = blocks_per_sm(fn, c, kernel, kThreads, bytes, &per_sm)) return e;
-        if (per_sm < 1) return fail(SA_ERR_INTERNAL, "%s: a %zu-byte TD bit strip does not fit on this GPU", fn, bytes);
-        const int64_t total = a.planes * a.strips_x;
-        const int64_t grid = std::max<int64_t>(1, std::min<int64_t>(total, (int64_t)c.sms * per_sm));
-        return launch(fn, "td_bit_kernel", kernel, dim3((unsigned)grid), dim3(kThreads), bytes, c, a);
+        return launch_resident(fn, "td_bit_kernel", td_bit_kernel<decltype(rc)::value>, a.planes * a.strips_x,
+                               dim3(kThreads), bytes, c, a);
     }, [&] { return fail(SA_ERR_INTERNAL, "%s: the TD bit wavefront takes radius 1 to 4, not %d", fn, t.r); });
 }
 

@@ -123,16 +123,29 @@ struct OpDef {
     std::function<int(const OpPtrs&, sa_shape, bool gpu, void* stream)> run;
 };
 
-// FReLU FULL with kernel size k (the weights of OpPtrs).
-std::function<int(const OpPtrs&, sa_shape, bool, void*)> frelu_of(int k) {
-    return [k](const OpPtrs& p, sa_shape s, bool gpu, void* st) {
+// FReLU with kernel size k (the weights of OpPtrs).
+std::function<int(const OpPtrs&, sa_shape, bool, void*)> frelu_of(int k, int variant = SA_FRELU_FULL) {
+    return [=](const OpPtrs& p, sa_shape s, bool gpu, void* st) {
         sa_params q;
         sa_params_init(&q);
         q.k = k;
-        q.weight = k == 1 ? p.w1 : k == 3 ? p.w3 : k == 5 ? p.w5 : p.w7;
+        q.variant = variant;
+        q.weight = variant == SA_FRELU_LIGHT ? p.wl3 : k == 1 ? p.w1 : k == 3 ? p.w3 : k == 5 ? p.w5 : p.w7;
         q.bias = p.b3;
         return gpu ? sa_cuda_frelu_forward(p.x, p.y, s, &q, st) : sa_cpu_frelu_forward(p.x, p.y, s, &q);
     };
+}
+
+// TD-LReLU at the point of the bars: T = 5, r = 3, sigma = 1, lambda = 0.3 (eps > 0: soft).
+sa_params td_bar_params(float eps) {
+    sa_params q;
+    sa_params_init(&q);
+    q.iterations = 5;
+    q.radius = 3;
+    q.sigma = 1.0f;
+    q.lambda = 0.3f;
+    q.eps = eps;
+    return q;
 }
 
 std::vector<OpDef> op_defs() {
@@ -165,22 +178,11 @@ std::vector<OpDef> op_defs() {
                                       : sa_cpu_star_forward(p.x, p.b, p.y, s, &q);
                        }});
     }
-    auto frelu = [](int k, int variant) {
-        return [=](const OpPtrs& p, sa_shape s, bool gpu, void* st) {
-            sa_params q;
-            sa_params_init(&q);
-            q.k = k;
-            q.variant = variant;
-            q.weight = variant == SA_FRELU_LIGHT ? p.wl3 : k == 1 ? p.w1 : k == 3 ? p.w3 : k == 5 ? p.w5 : p.w7;
-            q.bias = p.b3;
-            return gpu ? sa_cuda_frelu_forward(p.x, p.y, s, &q, st) : sa_cpu_frelu_forward(p.x, p.y, s, &q);
-        };
-    };
-    ops.push_back({"frelu FULL k=1", 8, frelu(1, SA_FRELU_FULL)});
-    ops.push_back({"frelu FULL k=3", 8, frelu(3, SA_FRELU_FULL)});
-    ops.push_back({"frelu FULL k=5", 8, frelu(5, SA_FRELU_FULL)});
-    ops.push_back({"frelu FULL k=7", 8, frelu(7, SA_FRELU_FULL)});
-    ops.push_back({"frelu LIGHT k=3", 8, frelu(3, SA_FRELU_LIGHT)});
+    ops.push_back({"frelu FULL k=1", 8, frelu_of(1)});
+    ops.push_back({"frelu FULL k=3", 8, frelu_of(3)});
+    ops.push_back({"frelu FULL k=5", 8, frelu_of(5)});
+    ops.push_back({"frelu FULL k=7", 8, frelu_of(7)});
+    ops.push_back({"frelu LIGHT k=3", 8, frelu_of(3, SA_FRELU_LIGHT)});
     return ops;
 }
 
@@ -191,13 +193,7 @@ std::vector<OpDef> td_defs() {
     std::vector<OpDef> ops;
     auto td = [](int direct, float eps) {
         return [=](const OpPtrs& p, sa_shape s, bool, void*) {
-            sa_params q;
-            sa_params_init(&q);
-            q.iterations = 5;
-            q.radius = 3;
-            q.sigma = 1.0f;
-            q.lambda = 0.3f;
-            q.eps = eps;
+            const sa_params q = td_bar_params(eps);
             sa_internal_cpu_td_direct(direct);
             const int rc = sa_cpu_td_lrelu_forward(p.x, p.y, s, &q);
             sa_internal_cpu_td_direct(0);
@@ -758,13 +754,7 @@ int bench_gpu() {
         };
         auto td_run = [](float eps) {
             return [eps](const OpPtrs& p, sa_shape sh, bool gpu, void* st) {
-                sa_params q;
-                sa_params_init(&q);
-                q.iterations = 5;
-                q.radius = 3;
-                q.sigma = 1.0f;
-                q.lambda = 0.3f;
-                q.eps = eps;
+                const sa_params q = td_bar_params(eps);
                 return gpu ? sa_cuda_td_lrelu_forward(p.x, p.y, sh, &q, st) : sa_cpu_td_lrelu_forward(p.x, p.y, sh, &q);
             };
         };
