@@ -686,7 +686,9 @@ int bench_gpu() {
         std::vector<float> want((size_t)n), got((size_t)n);
 
         // Runs on the GPU once, compares with the CPU's `want`; prints and counts a mismatch.
-        auto validate = [&](const std::string& what, const std::function<int()>& fn, double tol) {
+        // hard: hard gates, where a rare flipped gate is no error: the outputs that differ are
+        // counted and printed, and fewer than 1e-3 of the tensor pass.
+        auto validate = [&](const std::string& what, const std::function<int()>& fn, double tol, bool hard = false) {
             CK(cudaMemsetAsync(y.p, 0xFF, (size_t)n * 4, tm.stream));  // NaN poison
             int rc = fn();
             if (rc == SA_OK && cudaStreamSynchronize(tm.stream) != cudaSuccess) rc = SA_ERR_CUDA;
@@ -696,6 +698,17 @@ int bench_gpu() {
                 return 1;
             }
             CK(cudaMemcpy(got.data(), y.p, (size_t)n * 4, cudaMemcpyDeviceToHost));
+            if (hard) {
+                int64_t diff = 0;
+                for (size_t i = 0; i < (size_t)n; i++)
+                    if (!(got[i] == want[i] || (got[i] != got[i] && want[i] != want[i]))) diff++;
+                printf("%-16s %-34s %lld of %lld outputs differ from the CPU's\n", shape_str(s).c_str(), what.c_str(),
+                       (long long)diff, (long long)n);
+                if ((double)diff < 1e-3 * (double)n) return 0;
+                printf("%-16s %-34s VALIDATION FAILED vs CPU\n", shape_str(s).c_str(), what.c_str());
+                failures++;
+                return 1;
+            }
             Verdict v = compare_f(got.data(), want.data(), s, tol);
             if (!v.ok) {
                 printf("%-16s %-34s VALIDATION FAILED vs CPU: rel_l2 %.3g, %lld mismatches\n%s", shape_str(s).c_str(),
@@ -794,29 +807,7 @@ int bench_gpu() {
                 continue;
             }
             auto fn = [&] { return v.run(dp, s, true, tm.stream); };
-            bool bad = false;
-            if (v.check == 1) {  // hard gates: count the outputs that differ
-                CK(cudaMemsetAsync(y.p, 0xFF, (size_t)n * 4, tm.stream));
-                rc = fn();
-                if (rc == SA_OK && cudaStreamSynchronize(tm.stream) != cudaSuccess) rc = SA_ERR_CUDA;
-                if (rc == SA_OK) {
-                    CK(cudaMemcpy(got.data(), y.p, (size_t)n * 4, cudaMemcpyDeviceToHost));
-                    int64_t diff = 0;
-                    for (int64_t i = 0; i < n; i++)
-                        if (!(got[(size_t)i] == want[(size_t)i] || (got[(size_t)i] != got[(size_t)i] && want[(size_t)i] != want[(size_t)i])))
-                            diff++;
-                    printf("%-16s %-34s %lld of %lld outputs differ from the CPU's\n", shape_str(s).c_str(), v.name.c_str(),
-                           (long long)diff, (long long)n);
-                    bad = (double)diff >= 1e-3 * (double)n;
-                    if (bad) printf("%-16s %-34s VALIDATION FAILED vs CPU\n", shape_str(s).c_str(), v.name.c_str());
-                } else {
-                    printf("%-16s %-34s failed: %s\n", shape_str(s).c_str(), v.name.c_str(), sa_last_error());
-                    bad = true;
-                }
-                if (bad) failures++;
-            } else {
-                bad = validate(v.name, fn, v.check == 2 ? 1e-5 : kRelL2Tol) != 0;
-            }
+            bool bad = validate(v.name, fn, v.check == 2 ? 1e-5 : kRelL2Tol, v.check == 1) != 0;
             double t = 0.0;
             if (!bad && tm.time(fn, &t) != SA_OK) {
                 printf("%-16s %-34s timing failed: %s\n", shape_str(s).c_str(), v.name.c_str(), sa_last_error());
