@@ -68,7 +68,8 @@ step_asan() {
         [ -n "$tests" ] || { echo "no test programs found"; exit 1; }
         # shellcheck disable=SC2086
         cmake --build "$ROOT/build-asan" -j "$JOBS" --target spatialact $tests || exit 1
-        timeout 1800 ctest --test-dir "$ROOT/build-asan" --output-on-failure --timeout 1200
+        # -j: the test programs are independent (no shared files; test_emu forks per device)
+        timeout 1800 ctest --test-dir "$ROOT/build-asan" -j "$JOBS" --output-on-failure --timeout 1200
     ) >"$log" 2>&1
     local rc=$?
     grep -E "Test +#|tests passed|tests failed" "$log" | sed 's/^/    /'

@@ -1,7 +1,11 @@
-// Native test of the CPU thread pool (issue "Hardening II", item 7: the pool shrinks):
+// Native test of the CPU thread pool (issue "Hardening II", item 7: the pool shrinks; issue 10:
+// idle workers poll for the next job before they block, sa_cpu_set_spin_us):
 //  - sa_cpu_set_threads(n) grows the pool to n threads, and a later smaller n stops the
 //    surplus workers: the process's thread count comes back (read from /proc/self/status);
-//  - results stay exact at every size, before and after growing and shrinking.
+//  - results stay exact at every size, before and after growing and shrinking;
+//  - the polling budget: its default, bounds and restore; bursts of small parallel calls (two
+//    tasks each) exact with polling, without it, and with calls from two threads at once (the
+//    second runs on its own thread), so a lost wake-up would hang here (ctest's timeout).
 // No timing is asserted (a job of few tasks wakes only the workers it needs; that is measured
 // by the benchmarks, not here). Output ends with "N passed, M failed".
 #include <stdio.h>
@@ -9,6 +13,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sa_test_util.h"
@@ -58,9 +63,55 @@ void run_exact(const std::string& what) {
     check(bad == 0, what + ": exact (" + std::to_string(bad) + " wrong)");
 }
 
+// n back-to-back LeakyReLU calls of two pool tasks each (2 x 32768 elements), each checked.
+bool burst(int n, float alpha) {
+    const sa_shape s = {1, 2, 128, 256};
+    const size_t len = (size_t)(s.n * s.c * s.h * s.w);
+    Rng r(7);
+    std::vector<float> x(len), y(len);
+    fill_uniform(r, x, -3.0f, 3.0f);
+    sa_params p;
+    sa_params_init(&p);
+    p.alpha = alpha;
+    for (int i = 0; i < n; i++) {
+        if (sa_cpu_leaky_relu_forward(x.data(), y.data(), s, &p) != SA_OK) return false;
+        for (size_t j = 0; j < len; j += 997)
+            if (y[j] != (x[j] > 0.0f ? x[j] : alpha * x[j])) return false;
+        if (y[len - 1] != (x[len - 1] > 0.0f ? x[len - 1] : alpha * x[len - 1])) return false;
+    }
+    return true;
+}
+
+void test_spin() {
+    check(sa_cpu_spin_us() == 200, "spin: default 200 us (" + std::to_string(sa_cpu_spin_us()) + ")");
+    check(sa_cpu_set_spin_us(1000001) == SA_ERR_INVALID_ARGUMENT && sa_cpu_spin_us() == 200,
+          "spin: above one second rejected, budget unchanged");
+    check(sa_cpu_set_threads(2) == SA_OK, "spin: 2 threads");
+    for (int us : {0, 200, 5, 1000000}) {
+        check(sa_cpu_set_spin_us(us) == SA_OK && sa_cpu_spin_us() == us, "spin: set " + std::to_string(us));
+        check(burst(300, 0.1f), "spin " + std::to_string(us) + ": 300 back-to-back calls exact");
+    }
+    // Two callers at once: one owns the pool, the other runs its tasks on its own thread.
+    bool a = false, b = false;
+    std::thread t([&] { a = burst(300, 0.2f); });
+    b = burst(300, 0.3f);
+    t.join();
+    check(a && b, "spin: two calling threads, 300 calls each, exact");
+    // Calls after the workers have blocked (a pause longer than the budget).
+    check(sa_cpu_set_spin_us(50) == SA_OK, "spin: set 50");
+    bool ok = true;
+    for (int i = 0; i < 20 && ok; i++) {
+        usleep(i % 2 ? 200 : 20);
+        ok = burst(1, 0.1f);
+    }
+    check(ok, "spin: calls after pauses longer and shorter than the budget exact");
+    check(sa_cpu_set_spin_us(-1) == SA_OK && sa_cpu_spin_us() == 200, "spin: -1 restores the default");
+}
+
 }  // namespace
 
 int main() {
+    test_spin();
     check(sa_cpu_set_threads(2) == SA_OK, "set 2 threads");
     run_exact("2 threads");
     const int base = os_threads();

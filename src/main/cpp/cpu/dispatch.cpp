@@ -180,6 +180,15 @@ int sa_cpu_set_threads(int threads) {
     return SA_OK;
 }
 
+int sa_cpu_spin_us(void) { return pool_spin_us(); }
+
+int sa_cpu_set_spin_us(int us) {
+    if (us > 1000000)
+        return fail(SA_ERR_INVALID_ARGUMENT, "sa_cpu_set_spin_us: us = %d is above 1000000 (one second)", us);
+    pool_set_spin_us(us);
+    return SA_OK;
+}
+
 int64_t sa_cpu_workspace_limit(void) { return sa::g_workspace_limit.load(); }
 
 int sa_cpu_set_workspace_limit(int64_t bytes) {

@@ -18,6 +18,8 @@ void parallel_for(int64_t ntasks, task_fn fn, void* ctx);
 
 int pool_threads();            // threads a call may use, the caller included
 void pool_set_threads(int n);  // n <= 0: all cores
+int pool_spin_us();            // how long idle workers and a joining caller poll before blocking
+void pool_set_spin_us(int us);  // us < 0: the default (200); 0: block at once
 
 }  // namespace sa
 

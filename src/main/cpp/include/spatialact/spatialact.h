@@ -189,6 +189,12 @@ SA_API int sa_cpu_isa_supported(int isa);
 SA_API int sa_cpu_set_isa(int isa);
 SA_API int sa_cpu_threads(void);
 SA_API int sa_cpu_set_threads(int threads);
+/* How long, in microseconds, the CPU pool's idle workers (and a call waiting for them) poll for
+ * the next job before they block: a blocked worker costs a wake-up by the kernel at the next call
+ * (~100 us in a virtual machine). Default 200; 0 blocks at once; us < 0 restores the default;
+ * at most 1000000. Not applied when the threads outnumber the cores. */
+SA_API int sa_cpu_spin_us(void);
+SA_API int sa_cpu_set_spin_us(int us);
 /* The CPU backend's workspace budget in bytes: no workspace buffer larger than this is
  * allocated; a call that needs one fails with SA_ERR_OUT_OF_MEMORY before allocating (instead of
  * meeting the OOM killer). Default: half of the physical memory; bytes <= 0 restores it. The

@@ -92,6 +92,27 @@ public final class SpatialAct {
         Native.check(SpatialActNative.sa_cpu_set_threads(n));
     }
 
+    /** {@return how long, in microseconds, idle CPU workers poll for the next call before they block} */
+    public static int cpuSpinMicros() {
+        NativeLoader.ensureLoaded();
+        return SpatialActNative.sa_cpu_spin_us();
+    }
+
+    /**
+     * Sets how long the CPU pool's idle workers (and a call waiting for them) poll for the next
+     * job before they block, library-wide. A blocked worker is woken by the kernel at the next
+     * call, ~100 us in a virtual machine: polling keeps back-to-back calls (a network's layers, a
+     * benchmark loop) from paying it, at the price of up to this long of CPU time per worker after
+     * each call. Not applied while the threads outnumber the cores.
+     *
+     * @param micros the budget; 0 blocks at once; {@code micros < 0} restores the default (200)
+     * @throws SpatialActException INVALID_ARGUMENT above 1000000 (one second)
+     */
+    public static void setCpuSpinMicros(int micros) {
+        NativeLoader.ensureLoaded();
+        Native.check(SpatialActNative.sa_cpu_set_spin_us(micros));
+    }
+
     /**
      * The CPU workspace budget in bytes: no workspace buffer larger than this is allocated, and a
      * call that would need one fails with OUT_OF_MEMORY before it allocates anything. Default:

@@ -137,6 +137,8 @@ public final class SpatialActNative {
     public static native int sa_cpu_set_isa(int isa);
     public static native int sa_cpu_threads();
     public static native int sa_cpu_set_threads(int threads);
+    public static native int sa_cpu_spin_us();
+    public static native int sa_cpu_set_spin_us(int us);
     public static native long sa_cpu_workspace_limit();
     public static native int sa_cpu_set_workspace_limit(long bytes);
 
