@@ -57,6 +57,13 @@ public class ActivationBench {
         @Param({"1"})
         public int nativeThreads;
 
+        /**
+         * How long idle pool workers poll before they block (SpatialAct.setCpuSpinMicros): -1 the
+         * default (200 us), 0 block at once (the pool before 2026-12-02).
+         */
+        @Param({"-1"})
+        public int spinMicros;
+
         Shape s;
         int n;
         boolean array;
@@ -74,6 +81,7 @@ public class ActivationBench {
                 default -> throw new IllegalArgumentException("memory = " + memory + ": array or buffer");
             };
             SpatialAct.setCpuThreads(nativeThreads);
+            SpatialAct.setCpuSpinMicros(spinMicros);
             int c = (int) s.c();
             leaky = LeakyReLU.builder().alpha(Data.ALPHA).backend(Backend.CPU).build();
             frelu = Data.frelu(c, 3, 11);
