@@ -605,8 +605,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             rc = sa_frelu_fold_bn(C, gamma, beta, mean, var, bias, eps, scale, shift);
             break;
         }
-        default: {  // SETTINGS: instruction set and thread count
-            uint8_t which = in.u8() % 3;
+        default: {  // SETTINGS: instruction set, thread count, the pool's polling budget
+            uint8_t which = in.u8() % 4;
             int32_t v = fz_int(in, (int32_t)(in.u8() % 5) - 1);
             mem.snap();
             set_marker();
@@ -619,6 +619,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 int s = sa_cpu_isa_supported(v);
                 if (s != (v >= 0 && v <= kBest ? 1 : 0)) violation(call, "sa_cpu_isa_supported disagrees", s, sh);
                 rc = SA_OK;
+            } else if (which == 3) {
+                call.fn = "sa_cpu_set_spin_us";
+                if (v > 1000000) call.bad("us");
+                rc = sa_cpu_set_spin_us(v);
+                if (rc == SA_OK && sa_cpu_spin_us() != (v < 0 ? 200 : v))
+                    violation(call, "sa_cpu_spin_us disagrees", sa_cpu_spin_us(), sh);
+                sa_cpu_set_spin_us(-1);
             } else {
                 call.fn = "sa_cpu_set_threads";
                 if (v > 4096) call.bad("threads");
